@@ -1,0 +1,18 @@
+/** What the application is built from: config, database and keys. Tests build it too. */
+import type { FastifyBaseLogger } from 'fastify';
+import type { Config } from './config/config.js';
+import type { Db, Dialect } from './db/database.js';
+import type { Secrets } from './security/secret-key.js';
+
+export interface AppDeps {
+  config: Readonly<Config>;
+  db: Db;
+  dialect: Dialect;
+  secrets: Secrets;
+  version: string;
+}
+
+/** Context handed to services: the app's parts plus a logger. */
+export interface ServiceDeps extends AppDeps {
+  log: FastifyBaseLogger;
+}

@@ -1,0 +1,88 @@
+/**
+ * buildApp(deps) → a Fastify instance with every plugin and route. main.ts listens with it;
+ * tests build it too and drive it over HTTP.
+ */
+import { randomUUID } from 'node:crypto';
+import fastifyCookie from '@fastify/cookie';
+import fastifyFormbody from '@fastify/formbody';
+import fastifySwagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance } from 'fastify';
+import secureJson from 'secure-json-parse';
+import type { AppDeps } from './app-deps.js';
+import { handleError } from './http/error-handler.js';
+import { AppError } from './http/errors.js';
+import { loggerOptions } from './http/logging.js';
+import { registerRoutes } from './http/register.js';
+import { allRoutes } from './routes.js';
+
+export interface BuildOptions {
+  /** Pino logger options override (tests pass `false` or a silent level). */
+  logger?: boolean | object;
+}
+
+/** A hop count becomes "trust the nearest N hops"; addresses pass through; false trusts nobody. */
+function trustProxyOption(t: boolean | number | string[]) {
+  return typeof t === 'number' ? (_addr: string, hop: number) => hop < t : t;
+}
+
+/** Builds the HTTP application. Does not listen. */
+export async function buildApp(deps: AppDeps, opts: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? loggerOptions(deps.config.logLevel),
+    trustProxy: trustProxyOption(deps.config.server.trustProxy),
+    bodyLimit: deps.config.server.bodyLimit,
+    routerOptions: { ignoreTrailingSlash: true },
+    genReqId: () => randomUUID(),
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true, useDefaults: true } },
+  });
+
+  app.decorateRequest('actor', null);
+  app.addHook('onSend', async (req, reply) => {
+    void reply.header('x-request-id', req.id);
+    void reply.header('cache-control', reply.getHeader('cache-control') ?? 'no-store');
+  });
+
+  // JSON bodies: prototype-poisoning safe; an empty body is an empty object (Label Studio's
+  // clients POST with no body, e.g. to create a project with defaults).
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, {});
+    try {
+      done(null, secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }));
+    } catch {
+      done(new AppError(400, 'INVALID_JSON', 'Request body is not valid JSON.'), undefined);
+    }
+  });
+  await app.register(fastifyCookie);
+  await app.register(fastifyFormbody);
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Labelvault API', version: deps.version, description: "Label Studio compatible API of Labelvault." },
+      components: {
+        securitySchemes: {
+          Token: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'Token <key> (also X-Api-Key: <key>)' },
+          Bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          Session: { type: 'apiKey', in: 'cookie', name: 'lv_session' },
+        },
+      },
+    },
+  });
+
+  app.setErrorHandler(handleError);
+  const matcher = registerRoutes(app, deps, allRoutes);
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0] ?? '/';
+    const allowed = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'].filter((m) => matcher.find(m as 'GET', path) !== null);
+    if (allowed.length > 0) {
+      return reply
+        .code(405)
+        .header('allow', allowed.join(', '))
+        .send({ status_code: 405, detail: `Method "${req.method}" not allowed.`, code: 'METHOD_NOT_ALLOWED' });
+    }
+    return reply.code(404).send({ status_code: 404, detail: 'Not found.', code: 'NOT_FOUND' });
+  });
+  return app;
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+/**
+ * The labelvault command: user creation, migrations and audit-chain verification against the
+ * configured database (same environment variables as the server).
+ */
+import { Command } from 'commander';
+import { verifyAuditChain } from '../audit/recorder.js';
+import { ConfigError, loadConfig } from '../config/config.js';
+import { migrateToLatest } from '../db/database.js';
+import { openDeps } from '../deps.js';
+import { AppError } from '../http/errors.js';
+import { createUserInFirstOrganization } from '../modules/auth/bootstrap.service.js';
+import { issueApiToken } from '../modules/tokens/api-token.service.js';
+
+const program = new Command('labelvault').description('Labelvault administration').showHelpAfterError();
+
+async function withDeps<T>(fn: (deps: Awaited<ReturnType<typeof openDeps>>) => Promise<T>, migrate = true): Promise<T> {
+  const deps = await openDeps(loadConfig(), { migrate });
+  try {
+    return await fn(deps);
+  } finally {
+    await deps.close();
+  }
+}
+
+program
+  .command('migrate')
+  .description('apply pending database migrations')
+  .action(() =>
+    withDeps(async (deps) => {
+      const applied = await migrateToLatest(deps.db);
+      process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
+    }, false),
+  );
+
+const user = program.command('user').description('manage users');
+user
+  .command('create')
+  .description('create a user in the first organization (the first user becomes its Owner)')
+  .requiredOption('--email <email>', 'email address (login name)')
+  .requiredOption('--password <password>', 'password (at least 8 characters, not a common one)')
+  .option('--username <username>', 'username (default: from the email)')
+  .option('--token', 'also issue an API token and print it once')
+  .action((opts: { email: string; password: string; username?: string; token?: boolean }) =>
+    withDeps(async (deps) => {
+      const u = await createUserInFirstOrganization(deps, { email: opts.email, password: opts.password, username: opts.username });
+      process.stdout.write(`created user ${u.id} <${u.email}>${u.is_superuser ? ' as Owner and superuser' : ' as Annotator'}\n`);
+      if (opts.token) process.stdout.write(`API token (shown once): ${await issueApiToken(deps.db, deps.secrets, u.id)}\n`);
+    }),
+  );
+
+const audit = program.command('audit').description('audit log');
+audit
+  .command('verify')
+  .description('walk the audit hash chain and report the first broken link')
+  .action(() =>
+    withDeps(async (deps) => {
+      const r = await verifyAuditChain(deps.db, deps.secrets);
+      if (r.ok) process.stdout.write(`audit chain intact: ${r.checked} events verified\n`);
+      else {
+        process.stdout.write(`audit chain BROKEN at event ${r.brokenAtId}: ${r.reason} (${r.checked} events verified before it)\n`);
+        process.exitCode = 1;
+      }
+    }),
+  );
+
+program.parseAsync().catch((err: unknown) => {
+  if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
+  else if (err instanceof AppError) {
+    const fields = err.validationErrors ? Object.entries(err.validationErrors).map(([f, m]) => `\n  ${f}: ${m.join(' ')}`).join('') : '';
+    process.stderr.write(`error: ${err.message}${fields}\n`);
+  } else process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 2;
+});

@@ -1,0 +1,10 @@
+/**
+ * Every migration, in order. Listed statically so the compiled build and the test runner see
+ * the same set. Never edit a migration once merged: add a new one.
+ */
+import type { Migration } from 'kysely';
+import * as m0001 from './0001-foundation.js';
+
+export const migrations: Record<string, Migration> = {
+  '0001-foundation': m0001,
+};

@@ -1,0 +1,113 @@
+/**
+ * Registers route declarations on Fastify and enforces them: authentication, the permission
+ * from the one table, CSRF for cookie-authenticated changes, and the declared audit actions.
+ * Registration refuses a declaration missing its access rule, schemas or audit declaration.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import FindMyWay from 'find-my-way';
+import type { AppDeps } from '../app-deps.js';
+import { recordAuditEvent, type AuditSource } from '../audit/recorder.js';
+import { can, PERMISSIONS } from '../authz/permissions.js';
+import { CSRF_HEADER } from '../modules/auth/sessions.service.js';
+import { safeEqual } from '../security/secret-key.js';
+import type { Actor } from './actor.js';
+import { authenticate } from './authenticate.js';
+import { AppError, forbidden, unauthenticated } from './errors.js';
+import type { AnyRoute, AuditFn } from './route.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    actor: Actor | null;
+  }
+}
+
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** Why a declaration is unacceptable, or null. Used at start-up and by the route meta-test. */
+export function routeDeclarationProblem(r: AnyRoute): string | null {
+  const name = `${r.method} ${r.url}`;
+  if (!r.access) return `${name}: no access rule`;
+  if (typeof r.access === 'string' && !(PERMISSIONS as readonly string[]).includes(r.access)) return `${name}: unknown permission ${r.access}`;
+  if (typeof r.access === 'object' && !(typeof r.access.public === 'string' && r.access.public.length > 10)) return `${name}: public routes need a reason`;
+  if (!r.schema?.response || Object.keys(r.schema.response).length === 0) return `${name}: no response schema`;
+  if (r.audit === undefined) return `${name}: no audit declaration`;
+  if (UNSAFE.has(r.method) && (r.audit === null || r.audit.length === 0)) return `${name}: changes must declare their audit actions`;
+  if (UNSAFE.has(r.method) && !r.schema.body && r.method !== 'DELETE' && !r.bodyless) return `${name}: no body schema`;
+  return null;
+}
+
+/** Where the request came from, for audit events. */
+export function auditSourceOf(req: FastifyRequest, actor: Actor | null): AuditSource {
+  return {
+    organizationId: actor?.organizationId ?? null,
+    actorUserId: actor?.userId ?? null,
+    actorEmail: actor?.email ?? 'anonymous',
+    authMethod: actor?.authMethod ?? 'anonymous',
+    ip: req.ip,
+    userAgent: String(req.headers['user-agent'] ?? ''),
+    requestId: String(req.id),
+  };
+}
+
+function checkCsrf(deps: AppDeps, req: FastifyRequest, sessionTokenHash: string): void {
+  const given = req.headers[CSRF_HEADER];
+  const expected = deps.secrets.mac('csrf', sessionTokenHash);
+  if (typeof given !== 'string' || !safeEqual(given, expected)) {
+    throw new AppError(403, 'CSRF_FAILED', 'CSRF Failed: CSRF token missing or incorrect.');
+  }
+}
+
+/** Registers the routes and returns a matcher of all their paths (for 405 answers). */
+export function registerRoutes(app: FastifyInstance, deps: AppDeps, routes: readonly AnyRoute[]): FindMyWay.Instance<FindMyWay.HTTPVersion.V1> {
+  const matcher = FindMyWay({ ignoreTrailingSlash: true });
+  const problems = routes.map(routeDeclarationProblem).filter((p): p is string => p !== null);
+  if (problems.length > 0) throw new Error(`Refusing to start with bad route declarations:\n${problems.join('\n')}`);
+
+  for (const def of routes) {
+    matcher.on(def.method, def.url, () => undefined);
+    if (def.method === 'GET') matcher.on('HEAD', def.url, () => undefined);
+    const isPublic = typeof def.access === 'object';
+    app.route({
+      method: def.method,
+      url: def.url,
+      schema: {
+        summary: def.summary,
+        tags: def.tags,
+        ...(def.schema.params && { params: def.schema.params }),
+        ...(def.schema.querystring && { querystring: def.schema.querystring }),
+        ...(def.schema.body && { body: def.schema.body }),
+        response: def.schema.response,
+        ...(!isPublic && { security: [{ Token: [] }, { Bearer: [] }, { Session: [] }] }),
+      },
+      preHandler: async (req, reply) => {
+        if (isPublic) {
+          req.actor = (await authenticate(deps, req, reply).catch(() => null))?.actor ?? null;
+          return;
+        }
+        const auth = await authenticate(deps, req, reply);
+        if (!auth) throw unauthenticated();
+        if (auth.sessionTokenHash !== undefined && UNSAFE.has(def.method) && !def.csrfExempt) checkCsrf(deps, req, auth.sessionTokenHash);
+        if (!can(auth.actor, def.access)) {
+          await recordAuditEvent(deps.db, deps.secrets, auditSourceOf(req, auth.actor), {
+            action: 'permission.denied',
+            objectType: 'route',
+            objectId: `${def.method} ${def.url}`,
+            changes: { permission: def.access, role: auth.actor.role },
+          });
+          throw forbidden();
+        }
+        req.actor = auth.actor;
+      },
+      handler: async (req, reply) => {
+        const audit: AuditFn = (db, details) => {
+          if (!def.audit?.includes(details.action)) throw new Error(`${def.method} ${def.url} did not declare audit action ${details.action}`);
+          return recordAuditEvent(db, deps.secrets, auditSourceOf(req, req.actor), details);
+        };
+        const result = await def.handler({ params: req.params, query: req.query, body: req.body, actor: req.actor, deps, audit, req, reply });
+        if (reply.sent) return reply;
+        return result;
+      },
+    });
+  }
+  return matcher;
+}

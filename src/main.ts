@@ -1,0 +1,52 @@
+/**
+ * The server process: load config, open the database, apply migrations, bootstrap the first
+ * organization and Owner, build the app and listen. The only file that listens.
+ */
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig } from './config/config.js';
+import { openDeps } from './deps.js';
+import { bootstrapInstance } from './modules/auth/bootstrap.service.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const deps = await openDeps(config);
+  const app = await buildApp(deps);
+  const boot = await bootstrapInstance(deps);
+  if (boot.createdOwner) app.log.info({ email: boot.createdOwner }, 'created the first Owner from LABEL_STUDIO_USERNAME');
+  const address = await app.listen({ host: config.server.host, port: config.server.port });
+  app.log.info({ database: deps.dialect, dataDir: config.dataDir }, `Labelvault ${deps.version} listening on ${address}`);
+  if (boot.setupToken) {
+    // Printed to the console only (never logged as a field): whoever can read it may become Owner.
+    const base = config.server.publicUrl ?? address;
+    process.stdout.write(
+      `\nNo user exists yet. Create the Owner with this one-time setup token (valid until used; a restart prints a new one):\n` +
+        `  curl -X POST ${base}/api/auth/setup -H 'content-type: application/json' \\\n` +
+        `    -d '{"setup_token": "${boot.setupToken}", "email": "you@example.com", "password": "a long passphrase"}'\n\n`,
+    );
+  }
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'shutting down');
+    await app.close();
+    await deps.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`Labelvault failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

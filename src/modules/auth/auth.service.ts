@@ -1,0 +1,116 @@
+/**
+ * Login, logout, invite-only signup and first-run setup. Failed logins get one generic message
+ * (no account enumeration) and are throttled per account and per IP.
+ */
+import type { AppDeps } from '../../app-deps.js';
+import { recordAuditEvent, type AuditSource } from '../../audit/recorder.js';
+import { ACTIVE_ROLES, isRole } from '../../authz/permissions.js';
+import { AppError, invalid } from '../../http/errors.js';
+import type { AuditFn } from '../../http/route.js';
+import { burnPasswordCheck, hashPassword, verifyPassword } from '../../security/passwords.js';
+import { findOrganizationByInvite } from '../organizations/organizations.service.js';
+import { findUserByEmail, findUserByUsername, insertUserWithMembership, resolveActiveMembership } from '../users/users.repository.js';
+import { assertPasswordAcceptable, availableUsername, userResponse } from '../users/users.service.js';
+import { assertLoginAllowed, clearAccountFailures, recordLoginFailure } from './login-throttle.service.js';
+import { createSession, deleteSession } from './sessions.service.js';
+
+const badCredentials = () => new AppError(401, 'LOGIN_FAILED', 'Invalid email or password.');
+
+export interface LoginResult {
+  userId: number;
+  sessionToken: string;
+  csrfToken: string;
+}
+
+/**
+ * Checks credentials and opens a new session (a fresh id at every login; a session the browser
+ * already had is ended). Refuses users who are not activated or deactivated.
+ */
+export async function login(
+  deps: AppDeps,
+  audit: AuditFn,
+  source: AuditSource,
+  input: { email: string; password: string; previousSessionId?: number | undefined },
+): Promise<LoginResult> {
+  const email = input.email.trim().toLowerCase();
+  await assertLoginAllowed(deps, email, source.ip);
+  const logN = deps.config.passwords.scryptLogN;
+  const user = await findUserByEmail(deps.db, email);
+  const check = user?.password_hash ? await verifyPassword(input.password, user.password_hash, logN) : (await burnPasswordCheck(input.password, logN), { ok: false, needsRehash: false });
+  if (!user || !check.ok) {
+    await recordLoginFailure(deps, email, source.ip);
+    await audit(deps.db, { action: 'auth.login_failed', objectType: 'user', objectId: user?.id ?? null, changes: { email, reason: 'bad credentials' } });
+    throw badCredentials();
+  }
+  const membership = await resolveActiveMembership(deps.db, user);
+  const role = membership?.role;
+  if (user.is_active !== 1 || !isRole(role) || !ACTIVE_ROLES.includes(role)) {
+    await audit(deps.db, { action: 'auth.login_failed', objectType: 'user', objectId: user.id, changes: { email, reason: `inactive (${role ?? 'no membership'})` } });
+    throw role === 'NO'
+      ? new AppError(403, 'ACCOUNT_NOT_ACTIVATED', 'Your account is waiting for an administrator to give it a role.')
+      : new AppError(403, 'ACCOUNT_DISABLED', 'This account is deactivated.');
+  }
+  await clearAccountFailures(deps, email);
+  const newHash = check.needsRehash ? await hashPassword(input.password, logN) : undefined;
+  return deps.db.transaction().execute(async (trx) => {
+    if (input.previousSessionId !== undefined) await deleteSession(trx, input.previousSessionId);
+    if (newHash) await trx.updateTable('users').set({ password_hash: newHash, updated_at: new Date().toISOString() }).where('id', '=', user.id).execute();
+    const session = await createSession(trx, { userId: user.id, ip: source.ip, userAgent: source.userAgent, maxAgeMs: deps.config.session.maxAgeMs });
+    await recordAuditEvent(trx, deps.secrets, { ...source, organizationId: membership!.organization_id, actorUserId: user.id, actorEmail: user.email, authMethod: 'session' }, {
+      action: 'auth.login',
+      objectType: 'session',
+      objectId: session.id,
+      changes: newHash ? { password_hash: 'upgraded to scrypt' } : {},
+    });
+    return { userId: user.id, sessionToken: session.token, csrfToken: deps.secrets.mac('csrf', session.tokenHash) };
+  });
+}
+
+/** Ends the actor's session. */
+export async function logout(deps: AppDeps, audit: AuditFn, sessionId: number | undefined): Promise<void> {
+  await deps.db.transaction().execute(async (trx) => {
+    if (sessionId !== undefined) await deleteSession(trx, sessionId);
+    await audit(trx, { action: 'auth.logout', objectType: 'session', objectId: sessionId ?? null });
+  });
+}
+
+export interface SignupInput {
+  email: string;
+  password: string;
+  token?: string | undefined;
+  username?: string | undefined;
+  first_name?: string | undefined;
+  last_name?: string | undefined;
+}
+
+/**
+ * Signs up through an organization's invite link (or, only when open signup is enabled, into the
+ * first organization). New users start as Not activated until an Administrator gives a role.
+ */
+export async function signup(deps: AppDeps, audit: AuditFn, input: SignupInput) {
+  const email = input.email.trim().toLowerCase();
+  let org = input.token ? await findOrganizationByInvite(deps.db, deps.secrets, input.token) : undefined;
+  if (input.token && !org) throw new AppError(403, 'INVITE_INVALID', 'This invite link is not valid (it may have been reset). Ask an administrator for a new one.');
+  if (!org) {
+    if (deps.config.signup.requireInviteLink) throw new AppError(403, 'INVITE_REQUIRED', 'Signup needs an invite link from an administrator of an organization.');
+    org = await deps.db.selectFrom('organizations').selectAll().orderBy('id').limit(1).executeTakeFirstOrThrow();
+  }
+  assertPasswordAcceptable(input.password, { email, ...(input.username !== undefined && { username: input.username }) });
+  const passwordHash = await hashPassword(input.password, deps.config.passwords.scryptLogN);
+  const orgId = org.id;
+  return deps.db.transaction().execute(async (trx) => {
+    if (await findUserByEmail(trx, email)) throw invalid({ email: ['A user with that email already exists.'] });
+    if (input.username !== undefined && (await findUserByUsername(trx, input.username))) throw invalid({ username: ['A user with that username already exists.'] });
+    const user = await insertUserWithMembership(trx, {
+      email,
+      username: input.username ?? (await availableUsername(trx, email)),
+      firstName: input.first_name,
+      lastName: input.last_name,
+      passwordHash,
+      organizationId: orgId,
+      role: 'NO',
+    });
+    await audit(trx, { action: 'auth.signup', objectType: 'user', objectId: user.id, organizationId: orgId, changes: { email, role: 'NO', via: input.token ? 'invite' : 'open signup' } });
+    return userResponse(trx, user);
+  });
+}

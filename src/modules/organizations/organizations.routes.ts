@@ -1,0 +1,113 @@
+/** Organizations, memberships and the invite link (Label Studio's paths and shapes). */
+import { Type } from '@sinclair/typebox';
+import { ErrorResponse, IdParams, PagingQuery, Paginated, pageEnvelope } from '../../http/common-schemas.js';
+import { defineRoute } from '../../http/route.js';
+import { ROLES } from '../../authz/permissions.js';
+import { changeMemberRole, getInvite, getOrganization, listMembers, listOrganizationsOf, resetInvite } from './organizations.service.js';
+
+const Organization = Type.Object(
+  { id: Type.Integer(), title: Type.String(), contact_info: Type.Union([Type.String(), Type.Null()]), created_at: Type.String() },
+  { additionalProperties: false },
+);
+const MemberUser = Type.Object(
+  {
+    id: Type.Integer(),
+    email: Type.String(),
+    username: Type.String(),
+    first_name: Type.String(),
+    last_name: Type.String(),
+    avatar: Type.Null(),
+    last_activity: Type.Union([Type.String(), Type.Null()]),
+  },
+  { additionalProperties: false },
+);
+const Member = Type.Object({ id: Type.Integer(), organization: Type.Integer(), role: Type.String(), user: MemberUser }, { additionalProperties: false });
+const Invite = Type.Object({ invite_url: Type.String(), token: Type.String() }, { additionalProperties: false });
+
+export const organizationsRoutes = [
+  defineRoute({
+    method: 'GET',
+    url: '/api/organizations',
+    summary: 'Organizations you belong to',
+    tags: ['Organizations'],
+    access: 'organization.view',
+    schema: { response: { 200: Type.Array(Organization) } },
+    audit: null,
+    handler: async ({ deps, actor }) => listOrganizationsOf(deps.db, actor.userId),
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/api/organizations/:id',
+    summary: 'One organization you belong to',
+    tags: ['Organizations'],
+    access: 'organization.view',
+    schema: { params: IdParams, response: { 200: Organization, 404: ErrorResponse } },
+    audit: null,
+    handler: async ({ deps, actor, params }) => getOrganization(deps.db, actor, params.id),
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/api/organizations/:id/memberships',
+    summary: 'Members of your organization with their roles (paged)',
+    tags: ['Organizations'],
+    access: 'members.view',
+    schema: {
+      params: IdParams,
+      querystring: Type.Object({ ...PagingQuery, search: Type.Optional(Type.String({ maxLength: 200 })), ordering: Type.Optional(Type.String({ maxLength: 50 })) }, { additionalProperties: false }),
+      response: { 200: Paginated(Member), 404: ErrorResponse },
+    },
+    audit: null,
+    handler: async ({ deps, actor, params, query, req }) => {
+      const { total, rows, window } = await listMembers(deps.db, actor, params.id, query);
+      const results = rows.map((r) => ({
+        id: r.id,
+        organization: r.organization_id,
+        role: r.role,
+        user: { id: r.user_id, email: r.email, username: r.username, first_name: r.first_name, last_name: r.last_name, avatar: null, last_activity: r.last_activity },
+      }));
+      return pageEnvelope(req.url, window, total, results);
+    },
+  }),
+  defineRoute({
+    method: 'PATCH',
+    url: '/api/organizations/:id/memberships',
+    summary: "Set a member's role (Administrators and the Owner)",
+    tags: ['Organizations'],
+    access: 'members.change_role',
+    schema: {
+      params: IdParams,
+      body: Type.Object({ user_id: Type.Integer({ minimum: 1 }), role: Type.Union(ROLES.map((r) => Type.Literal(r))) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ id: Type.Integer(), organization: Type.Integer(), user: Type.Integer(), role: Type.String() }, { additionalProperties: false }), 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse },
+    },
+    audit: ['membership.role_change'],
+    handler: async ({ deps, actor, audit, params, body }) => {
+      const m = await changeMemberRole(deps, actor, audit, { orgId: params.id, userId: body.user_id, role: body.role });
+      return { id: m.id, organization: m.organization_id, user: m.user_id, role: m.role };
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/api/invite',
+    summary: "Your organization's invite link",
+    tags: ['Invites'],
+    access: 'invite.manage',
+    schema: { response: { 200: Invite } },
+    audit: ['invite.read'],
+    handler: async ({ deps, actor, audit }) => {
+      const invite = await getInvite(deps, actor);
+      await audit(deps.db, { action: 'invite.read', objectType: 'organization', objectId: actor.organizationId });
+      return invite;
+    },
+  }),
+  defineRoute({
+    method: 'POST',
+    url: '/api/invite/reset-token',
+    summary: 'Replace the invite link; the old link stops working',
+    tags: ['Invites'],
+    access: 'invite.manage',
+    bodyless: 'the new link is generated',
+    schema: { response: { 200: Invite } },
+    audit: ['invite.reset'],
+    handler: async ({ deps, actor, audit }) => resetInvite(deps, actor, audit),
+  }),
+];

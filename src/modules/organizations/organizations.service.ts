@@ -1,0 +1,125 @@
+/**
+ * Organizations, their invite links and memberships. The invite token is derived from the server
+ * secret and a per-organization nonce (shown again on request, never stored); the database keeps
+ * the nonce and a keyed hash for lookup. Resetting replaces the nonce: the old link dies at once.
+ */
+import type { Transaction } from 'kysely';
+import type { AppDeps } from '../../app-deps.js';
+import type { AuditFn } from '../../http/route.js';
+import type { Actor } from '../../http/actor.js';
+import { isRole, ROLE_NAMES, type Role } from '../../authz/permissions.js';
+import type { Db } from '../../db/database.js';
+import type { Database, OrganizationRow } from '../../db/schema.js';
+import { pageWindow } from '../../http/common-schemas.js';
+import { AppError, invalid, notFound } from '../../http/errors.js';
+import { randomToken, type Secrets } from '../../security/secret-key.js';
+import { findMembership } from '../users/users.repository.js';
+
+type Q = Db | Transaction<Database>;
+
+export const deriveInviteToken = (secrets: Secrets, orgId: number, nonce: string) => secrets.mac('invite', orgId, nonce).slice(0, 32);
+const inviteLookup = (secrets: Secrets, token: string) => secrets.mac('invite-lookup', token);
+
+/** Creates an organization with a fresh invite link. */
+export async function createOrganization(db: Q, secrets: Secrets, opts: { title: string; createdById?: number | null }): Promise<OrganizationRow> {
+  const now = new Date().toISOString();
+  const placeholder = randomToken(16);
+  const org = await db
+    .insertInto('organizations')
+    .values({ title: opts.title, contact_info: null, created_by_id: opts.createdById ?? null, invite_nonce: placeholder, invite_hash: `pending:${placeholder}`, created_at: now, updated_at: now })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return resetInviteNonce(db, secrets, org.id);
+}
+
+async function resetInviteNonce(db: Q, secrets: Secrets, orgId: number): Promise<OrganizationRow> {
+  const nonce = randomToken(24);
+  const token = deriveInviteToken(secrets, orgId, nonce);
+  return db
+    .updateTable('organizations')
+    .set({ invite_nonce: nonce, invite_hash: inviteLookup(secrets, token), updated_at: new Date().toISOString() })
+    .where('id', '=', orgId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+const inviteOf = (secrets: Secrets, org: OrganizationRow) => {
+  const token = deriveInviteToken(secrets, org.id, org.invite_nonce);
+  return { invite_url: `/user/signup/?token=${token}`, token };
+};
+
+/** The actor's organization invite link, as Label Studio returns it. */
+export async function getInvite(deps: AppDeps, actor: Actor) {
+  const org = await deps.db.selectFrom('organizations').selectAll().where('id', '=', actor.organizationId).executeTakeFirstOrThrow();
+  return inviteOf(deps.secrets, org);
+}
+
+/** Replaces the actor's organization invite link; the old one stops working. */
+export async function resetInvite(deps: AppDeps, actor: Actor, audit: AuditFn) {
+  return deps.db.transaction().execute(async (trx) => {
+    const org = await resetInviteNonce(trx, deps.secrets, actor.organizationId);
+    await audit(trx, { action: 'invite.reset', objectType: 'organization', objectId: org.id });
+    return inviteOf(deps.secrets, org);
+  });
+}
+
+/** The organization an invite token opens, or undefined. */
+export async function findOrganizationByInvite(db: Q, secrets: Secrets, token: string): Promise<OrganizationRow | undefined> {
+  if (token.length < 10 || token.length > 200) return undefined;
+  return db.selectFrom('organizations').selectAll().where('invite_hash', '=', inviteLookup(secrets, token)).executeTakeFirst();
+}
+
+/** Organizations the actor belongs to. */
+export async function listOrganizationsOf(db: Db, userId: number) {
+  return db
+    .selectFrom('organizations as o')
+    .innerJoin('memberships as m', 'm.organization_id', 'o.id')
+    .select(['o.id', 'o.title', 'o.contact_info', 'o.created_at'])
+    .where('m.user_id', '=', userId)
+    .orderBy('o.id')
+    .execute();
+}
+
+/** One organization, if the actor is a member of it (else not found). */
+export async function getOrganization(db: Db, actor: Actor, id: number) {
+  const m = await findMembership(db, id, actor.userId);
+  if (!m) throw notFound();
+  return db.selectFrom('organizations').select(['id', 'title', 'contact_info', 'created_at', 'created_by_id']).where('id', '=', id).executeTakeFirstOrThrow();
+}
+
+/** Members of the actor's own organization (others' are not found), newest first, searchable. */
+export async function listMembers(db: Db, actor: Actor, orgId: number, q: { search?: string | undefined; page?: number | undefined; page_size?: number | undefined }) {
+  if (orgId !== actor.organizationId) throw notFound();
+  let base = db.selectFrom('memberships as m').innerJoin('users as u', 'u.id', 'm.user_id').where('m.organization_id', '=', orgId);
+  if (q.search) {
+    const like = `%${q.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    base = base.where((eb) => eb.or([eb('u.email', 'like', like), eb('u.username', 'like', like), eb('u.first_name', 'like', like), eb('u.last_name', 'like', like)]));
+  }
+  const total = Number((await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+  const window = pageWindow(q, total);
+  const rows = await base
+    .select(['m.id', 'm.organization_id', 'm.role', 'u.id as user_id', 'u.email', 'u.username', 'u.first_name', 'u.last_name', 'u.last_activity'])
+    .orderBy('m.id')
+    .limit(window.size)
+    .offset(window.offset)
+    .execute();
+  return { total, rows, window };
+}
+
+/** Gives a member of the actor's organization a role. Owner is never assigned this way. */
+export async function changeMemberRole(deps: AppDeps, actor: Actor, audit: AuditFn, opts: { orgId: number; userId: number; role: string }) {
+  if (opts.orgId !== actor.organizationId) throw notFound();
+  if (!isRole(opts.role)) throw invalid({ role: [`Unknown role; one of ${Object.keys(ROLE_NAMES).join(', ')}.`] });
+  const role: Role = opts.role;
+  if (role === 'OW') throw invalid({ role: ['Ownership is transferred, not assigned.'] });
+  if (opts.userId === actor.userId) throw new AppError(403, 'OWN_ROLE', 'You cannot change your own role.');
+  return deps.db.transaction().execute(async (trx) => {
+    const m = await findMembership(trx, opts.orgId, opts.userId);
+    if (!m) throw invalid({ user_id: ['No such member in this organization.'] });
+    if (m.role === 'OW') throw new AppError(403, 'OWNER_ROLE', "The Owner's role cannot be changed; transfer ownership instead.");
+    const now = new Date().toISOString();
+    await trx.updateTable('memberships').set({ role, updated_at: now }).where('id', '=', m.id).execute();
+    await audit(trx, { action: 'membership.role_change', objectType: 'membership', objectId: m.id, changes: { user_id: opts.userId, role: { before: m.role, after: role } } });
+    return { ...m, role, updated_at: now };
+  });
+}

@@ -1,0 +1,69 @@
+/** Queries on users and their memberships. No rules here: services decide. */
+import type { Transaction } from 'kysely';
+import type { Db } from '../../db/database.js';
+import type { Database, MembershipRow, UserRow } from '../../db/schema.js';
+
+type Q = Db | Transaction<Database>;
+
+export const findUserById = (db: Q, id: number): Promise<UserRow | undefined> =>
+  db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+
+export const findUserByEmail = (db: Q, email: string): Promise<UserRow | undefined> =>
+  db.selectFrom('users').selectAll().where('email', '=', email.trim().toLowerCase()).executeTakeFirst();
+
+export const findUserByUsername = (db: Q, username: string): Promise<UserRow | undefined> =>
+  db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
+
+export const listMembershipsOfUser = (db: Q, userId: number): Promise<MembershipRow[]> =>
+  db.selectFrom('memberships').selectAll().where('user_id', '=', userId).orderBy('organization_id').execute();
+
+export const findMembership = (db: Q, organizationId: number, userId: number): Promise<MembershipRow | undefined> =>
+  db.selectFrom('memberships').selectAll().where('organization_id', '=', organizationId).where('user_id', '=', userId).executeTakeFirst();
+
+/** The membership the user acts through: the active organization's, else the first one. */
+export async function resolveActiveMembership(db: Q, user: UserRow): Promise<MembershipRow | undefined> {
+  if (user.active_organization_id !== null) {
+    const m = await findMembership(db, user.active_organization_id, user.id);
+    if (m) return m;
+  }
+  return (await listMembershipsOfUser(db, user.id))[0];
+}
+
+export interface NewUser {
+  email: string;
+  username: string;
+  firstName?: string;
+  lastName?: string;
+  passwordHash: string | null;
+  isSuperuser?: boolean;
+  organizationId: number;
+  role: string;
+}
+
+/** Inserts a user and their membership in one organization (which becomes the active one). */
+export async function insertUserWithMembership(db: Q, u: NewUser): Promise<UserRow> {
+  const now = new Date().toISOString();
+  const user = await db
+    .insertInto('users')
+    .values({
+      email: u.email.trim().toLowerCase(),
+      username: u.username,
+      first_name: u.firstName ?? '',
+      last_name: u.lastName ?? '',
+      phone: '',
+      password_hash: u.passwordHash,
+      is_superuser: u.isSuperuser ? 1 : 0,
+      is_active: 1,
+      active_organization_id: u.organizationId,
+      token_hash: null,
+      token_nonce: null,
+      token_created_at: null,
+      date_joined: now,
+      last_activity: null,
+      updated_at: now,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  await db.insertInto('memberships').values({ organization_id: u.organizationId, user_id: user.id, role: u.role, created_at: now, updated_at: now }).execute();
+  return user;
+}

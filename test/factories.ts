@@ -1,0 +1,38 @@
+/** Factories: fresh organizations and members per test, so tests never depend on each other. */
+import { randomBytes } from 'node:crypto';
+import type { AppDeps } from '../src/app-deps.js';
+import type { Role } from '../src/authz/permissions.js';
+import { createOrganization } from '../src/modules/organizations/organizations.service.js';
+import { issueApiToken } from '../src/modules/tokens/api-token.service.js';
+import { insertUserWithMembership } from '../src/modules/users/users.repository.js';
+import { hashPassword } from '../src/security/passwords.js';
+
+export const PASSWORD = 'correct horse battery staple';
+
+export interface Member {
+  id: number;
+  email: string;
+  token: string;
+  organizationId: number;
+}
+
+/** A user with a role in an organization, a known password and an API token. */
+export async function makeMember(deps: AppDeps, organizationId: number, role: Role, password = PASSWORD): Promise<Member> {
+  const email = `u${randomBytes(5).toString('hex')}@example.test`;
+  const user = await insertUserWithMembership(deps.db, {
+    email,
+    username: email.split('@')[0]!,
+    passwordHash: await hashPassword(password, deps.config.passwords.scryptLogN),
+    organizationId,
+    role,
+  });
+  const token = await issueApiToken(deps.db, deps.secrets, user.id);
+  return { id: user.id, email, token, organizationId };
+}
+
+/** A new organization with its Owner. */
+export async function makeOrganization(deps: AppDeps): Promise<{ id: number; owner: Member }> {
+  const org = await createOrganization(deps.db, deps.secrets, { title: `Org ${randomBytes(3).toString('hex')}` });
+  const owner = await makeMember(deps, org.id, 'OW');
+  return { id: org.id, owner };
+}

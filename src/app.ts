@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
+import fastifyMultipart from '@fastify/multipart';
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import secureJson from 'secure-json-parse';
@@ -18,6 +19,18 @@ import { allRoutes } from './routes.js';
 export interface BuildOptions {
   /** Pino logger options override (tests pass `false` or a silent level). */
   logger?: boolean | object;
+}
+
+/** Reads a request body up to a limit (413 past it). */
+async function readLimited(stream: AsyncIterable<Buffer>, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += chunk.length;
+    if (size > limit) throw new AppError(413, 'BODY_TOO_LARGE', `Request body is larger than ${limit} bytes.`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** A hop count becomes "trust the nearest N hops"; addresses pass through; false trusts nobody. */
@@ -44,16 +57,24 @@ export async function buildApp(deps: AppDeps, opts: BuildOptions = {}): Promise<
   });
 
   // JSON bodies: prototype-poisoning safe; an empty body is an empty object (Label Studio's
-  // clients POST with no body, e.g. to create a project with defaults).
+  // clients POST with no body, e.g. to create a project with defaults). Routes that stream their
+  // body (imports) get the raw stream and parse it themselves.
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    const text = String(body);
-    if (text.trim() === '') return done(null, {});
-    try {
-      done(null, secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }));
-    } catch {
-      done(new AppError(400, 'INVALID_JSON', 'Request body is not valid JSON.'), undefined);
-    }
+  app.addContentTypeParser('application/json', (req, payload, done) => {
+    if ((req.routeOptions.config as { streamBody?: boolean } | undefined)?.streamBody) return done(null, payload);
+    readLimited(payload, deps.config.server.bodyLimit)
+      .then((text) => {
+        if (text.trim() === '') return done(null, {});
+        try {
+          done(null, secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }));
+        } catch {
+          done(new AppError(400, 'INVALID_JSON', 'Request body is not valid JSON.'), undefined);
+        }
+      })
+      .catch((err: unknown) => done(err as Error, undefined));
+  });
+  await app.register(fastifyMultipart, {
+    limits: { fileSize: deps.config.imports.maxFileBytes, files: 100, fields: 20, fieldSize: 64 * 1024, parts: 200, headerPairs: 200 },
   });
   await app.register(fastifyCookie);
   await app.register(fastifyFormbody);

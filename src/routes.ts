@@ -1,9 +1,25 @@
 /** Every route of the server, by module. The route meta-test walks this list. */
 import type { AnyRoute } from './http/route.js';
+import { annotationsRoutes } from './modules/annotations/annotations.routes.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
+import { exportsRoutes } from './modules/exports/exports.routes.js';
+import { importRoutes } from './modules/imports/import.routes.js';
 import { organizationsRoutes } from './modules/organizations/organizations.routes.js';
+import { projectsRoutes } from './modules/projects/projects.routes.js';
 import { systemRoutes } from './modules/system/system.routes.js';
+import { tasksRoutes } from './modules/tasks/tasks.routes.js';
 import { tokensRoutes } from './modules/tokens/tokens.routes.js';
 import { usersRoutes } from './modules/users/users.routes.js';
 
-export const allRoutes: readonly AnyRoute[] = [...systemRoutes, ...authRoutes, ...usersRoutes, ...tokensRoutes, ...organizationsRoutes];
+export const allRoutes: readonly AnyRoute[] = [
+  ...systemRoutes,
+  ...authRoutes,
+  ...usersRoutes,
+  ...tokensRoutes,
+  ...organizationsRoutes,
+  ...projectsRoutes,
+  ...tasksRoutes,
+  ...importRoutes,
+  ...exportsRoutes,
+  ...annotationsRoutes,
+];

@@ -34,11 +34,40 @@ export const PERMISSIONS = [
   'users.update',
   /** Read and reset the organization's invite link. */
   'invite.manage',
+  /** See projects, their settings and their tasks. */
+  'project.view',
+  /** Create projects. */
+  'project.create',
+  /** Change a project's settings and labeling config. */
+  'project.change',
+  /** Delete projects. */
+  'project.delete',
+  /** Import tasks (and predictions with them) into a project. */
+  'task.import',
+  /** Edit or delete tasks and manage predictions. */
+  'task.change',
+  /** Export a project's tasks and annotations. */
+  'project.export',
+  /** Label: create annotations and drafts, change and delete one's own. */
+  'annotation.create',
+  /** Change or delete other users' annotations. */
+  'annotation.change_any',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
-const EVERY_MEMBER = ['account.self', 'organization.view'] as const satisfies readonly Permission[];
-const ADMIN = [...EVERY_MEMBER, 'members.view', 'members.change_role', 'users.create', 'users.update', 'invite.manage'] as const;
+const EVERY_MEMBER = ['account.self', 'organization.view', 'project.view', 'annotation.create'] as const satisfies readonly Permission[];
+const MANAGER = [
+  ...EVERY_MEMBER,
+  'members.view',
+  'project.create',
+  'project.change',
+  'project.delete',
+  'task.import',
+  'task.change',
+  'project.export',
+  'annotation.change_any',
+] as const satisfies readonly Permission[];
+const ADMIN = [...MANAGER, 'members.change_role', 'users.create', 'users.update', 'invite.manage'] as const;
 
 /**
  * What each role grants. Label Studio Enterprise's published matrix is the baseline: see the
@@ -47,7 +76,7 @@ const ADMIN = [...EVERY_MEMBER, 'members.view', 'members.change_role', 'users.cr
 export const GRANTS = {
   OW: ADMIN,
   AD: ADMIN,
-  MA: [...EVERY_MEMBER, 'members.view'],
+  MA: MANAGER,
   RE: EVERY_MEMBER,
   AN: EVERY_MEMBER,
   NO: [],

@@ -97,6 +97,18 @@ export const envSchema = z.object({
   REQUEST_BODY_LIMIT_BYTES: int(1024, 1024 * 1024 * 1024)
     .default(1024 * 1024)
     .describe('Largest accepted JSON or form body.'),
+  IMPORT_MAX_FILE_BYTES: int(1024, 64 * 1024 ** 3)
+    .default(1024 ** 3)
+    .describe('Largest file (or streamed JSON body) one import accepts.'),
+  IMPORT_MAX_TASKS: int(1, 100_000_000)
+    .default(1_000_000)
+    .describe('Most tasks one import may create.'),
+  IMPORT_MAX_TASK_BYTES: int(1024, 256 * 1024 * 1024)
+    .default(4 * 1024 * 1024)
+    .describe('Largest single task (its JSON text) an import accepts.'),
+  TASK_LOCK_TTL_SECONDS: int(10, 7 * 86_400)
+    .default(3600)
+    .describe('How long a task handed out by the label stream stays reserved for its annotator.'),
   LABEL_STUDIO_USERNAME: optionalText.describe(
     'Email of the first Owner, created at start if missing (Label Studio name).',
   ),
@@ -125,6 +137,8 @@ export interface Config {
   tokens: { accessTtlSeconds: number; personalTtlDays: number };
   bootstrap: { username: string | undefined; password: string | undefined; token: string | undefined };
   signup: { requireInviteLink: boolean };
+  labeling: { taskLockTtlMs: number };
+  imports: { maxFileBytes: number; maxTasks: number; maxTaskBytes: number };
 }
 
 /** Thrown when the environment is invalid; its message lists every problem by variable name. */
@@ -228,6 +242,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     tokens: { accessTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS, personalTtlDays: e.PERSONAL_ACCESS_TOKEN_TTL_DAYS },
     bootstrap: { username: e.LABEL_STUDIO_USERNAME, password: e.LABEL_STUDIO_PASSWORD, token: e.LABEL_STUDIO_USER_TOKEN },
     signup: { requireInviteLink: e.LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK },
+    labeling: { taskLockTtlMs: e.TASK_LOCK_TTL_SECONDS * 1000 },
+    imports: { maxFileBytes: e.IMPORT_MAX_FILE_BYTES, maxTasks: e.IMPORT_MAX_TASKS, maxTaskBytes: e.IMPORT_MAX_TASK_BYTES },
   };
   return deepFreeze(config);
 }

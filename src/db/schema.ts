@@ -110,6 +110,126 @@ export interface AuditEventsTable {
   hash: string;
 }
 
+/**
+ * A JSON column: jsonb on PostgreSQL (read back parsed), text on SQLite (read back as a string).
+ * Written as a JSON string; read through `fromJson()`.
+ */
+export type Json = ColumnType<unknown, string, string>;
+
+export interface ProjectsTable {
+  id: Generated<number>;
+  organization_id: number;
+  title: string;
+  description: string;
+  label_config: string;
+  expert_instruction: string;
+  /** Label Studio's per-project switches and numbers (sampling, maximum_annotations, …). */
+  settings: Json;
+  model_version: string;
+  pinned_at: Timestamp | null;
+  created_by_id: number | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface FileUploadsTable {
+  id: Generated<number>;
+  project_id: number;
+  user_id: number | null;
+  file: string;
+  original_name: string;
+  size: number;
+  content_type: string;
+  created_at: Timestamp;
+}
+
+export interface TasksTable {
+  id: Generated<number>;
+  project_id: number;
+  inner_id: number;
+  data: Json;
+  meta: Json;
+  is_labeled: Generated<Flag>;
+  total_annotations: Generated<number>;
+  cancelled_annotations: Generated<number>;
+  total_predictions: Generated<number>;
+  file_upload_id: number | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  updated_by_id: number | null;
+}
+
+export interface AnnotationsTable {
+  id: Generated<number>;
+  task_id: number;
+  project_id: number;
+  completed_by_id: number | null;
+  result: Json;
+  was_cancelled: Flag;
+  ground_truth: Flag;
+  lead_time: number | null;
+  unique_id: string;
+  import_id: number | null;
+  last_action: string | null;
+  parent_prediction_id: number | null;
+  parent_annotation_id: number | null;
+  draft_created_at: Timestamp | null;
+  updated_by_id: number | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface PredictionsTable {
+  id: Generated<number>;
+  task_id: number;
+  project_id: number;
+  result: Json;
+  score: number | null;
+  model_version: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface DraftsTable {
+  id: Generated<number>;
+  task_id: number;
+  project_id: number;
+  annotation_id: number | null;
+  user_id: number;
+  result: Json;
+  lead_time: number | null;
+  was_postponed: Flag;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface TaskLocksTable {
+  task_id: number;
+  user_id: number;
+  project_id: number;
+  expires_at: Timestamp;
+}
+
+export interface ExportSnapshotsTable {
+  id: Generated<number>;
+  project_id: number;
+  created_by_id: number | null;
+  status: string;
+  title: string;
+  file: string | null;
+  md5: string | null;
+  counters: Json;
+  options: Json;
+  error: string | null;
+  created_at: Timestamp;
+  finished_at: Timestamp | null;
+}
+
+/** Parses a JSON column value read from either dialect. */
+export function fromJson<T = unknown>(value: unknown): T {
+  return (typeof value === 'string' ? JSON.parse(value) : value) as T;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   users: UsersTable;
@@ -119,10 +239,23 @@ export interface Database {
   personal_tokens: PersonalTokensTable;
   instance_settings: InstanceSettingsTable;
   audit_events: AuditEventsTable;
+  projects: ProjectsTable;
+  file_uploads: FileUploadsTable;
+  tasks: TasksTable;
+  annotations: AnnotationsTable;
+  predictions: PredictionsTable;
+  drafts: DraftsTable;
+  task_locks: TaskLocksTable;
+  export_snapshots: ExportSnapshotsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
 export type OrganizationRow = Selectable<OrganizationsTable>;
 export type MembershipRow = Selectable<MembershipsTable>;
 export type NewAuditEvent = Insertable<AuditEventsTable>;
+export type ProjectRow = Selectable<ProjectsTable>;
+export type TaskRow = Selectable<TasksTable>;
+export type AnnotationRow = Selectable<AnnotationsTable>;
+export type PredictionRow = Selectable<PredictionsTable>;
+export type DraftRow = Selectable<DraftsTable>;
 export type { ColumnType };

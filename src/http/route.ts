@@ -54,6 +54,13 @@ export interface RouteDef<S extends RouteSchemas = RouteSchemas, A extends Acces
   audit: readonly AuditAction[] | null;
   /** Cookie-authenticated unsafe requests need a CSRF token unless this is false (with a reason). */
   csrfExempt?: string;
+  /** An unsafe-method route that changes nothing (e.g. a validator) says why, instead of audit actions. */
+  changesNothing?: string;
+  /**
+   * The handler reads the request body as a stream (large imports): JSON is not parsed or
+   * schema-checked up front; the handler's own reader validates it. Says why.
+   */
+  streamedBody?: string;
   /** A POST/PUT/PATCH that takes no body says why (e.g. "resets the caller's token"). */
   bodyless?: string;
   handler: (ctx: RouteContext<S, A>) => Promise<unknown>;

@@ -1,0 +1,120 @@
+/**
+ * Where imported tasks come from: a JSON body, uploaded files (task files or media), or a URL
+ * fetched through the outbound module. Everything is first spooled to disk — memory stays flat
+ * and the database is not held while a client uploads — then read back as a stream of tasks.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Readable, Transform } from 'node:stream';
+import type { FastifyRequest } from 'fastify';
+import type { AppDeps } from '../../app-deps.js';
+import { AppError, invalid } from '../../http/errors.js';
+import { outboundRequest } from '../../outbound/outbound.js';
+import type { LabelConfig } from '../label-config/label-config.parser.js';
+import { detectFormat, readTasks, type ImportFileFormat, type RawTask, type TaskFileFormat } from './task-readers.js';
+import { saveUpload, uploadDir, uploadUrl } from './uploads.service.js';
+
+/** One spooled input: a task file to parse, or a media file that becomes one task. */
+export type Spooled =
+  | { kind: 'tasks'; format: TaskFileFormat; file: string; label: string; upload?: { name: string; original: string; size: number; contentType: string } }
+  | { kind: 'media'; file: string; label: string; upload: { name: string; original: string; size: number; contentType: string } };
+
+function byteLimit(max: number, label: string) {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      seen += chunk.length;
+      if (seen > max) cb(new AppError(413, 'IMPORT_TOO_LARGE', `${label} is larger than ${max} bytes.`));
+      else cb(null, chunk);
+    },
+  });
+}
+
+function tempFile(deps: AppDeps): string {
+  const dir = path.join(deps.config.dataDir, 'tmp');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return path.join(dir, `import-${randomBytes(8).toString('hex')}`);
+}
+
+async function spoolStream(deps: AppDeps, stream: NodeJS.ReadableStream, label: string): Promise<string> {
+  const file = tempFile(deps);
+  await pipeline(stream, byteLimit(deps.config.imports.maxFileBytes, label), fs.createWriteStream(file, { mode: 0o600 }));
+  return file;
+}
+
+function formatOrRefuse(name: string, contentType: string | undefined): ImportFileFormat {
+  const f = detectFormat(name, contentType);
+  if (!f) throw invalid({ file: [`${name}: unsupported file type (JSON, JSONL, CSV, TSV, TXT, images, audio, video, HTML, PDF).`] });
+  return f;
+}
+
+/** Spools the request's import inputs (JSON body, multipart files, or a `url` field). */
+export async function spoolImport(deps: AppDeps, req: FastifyRequest, projectId: number): Promise<Spooled[]> {
+  if (req.isMultipart()) {
+    const out: Spooled[] = [];
+    for await (const part of req.parts()) {
+      if (part.type === 'file') {
+        const format = formatOrRefuse(part.filename, part.mimetype);
+        const saved = await saveUpload(deps, projectId, part.filename, part.file);
+        const upload = { name: saved.name, original: part.filename, size: saved.size, contentType: part.mimetype };
+        out.push(format === 'media' ? { kind: 'media', file: saved.file, label: part.filename, upload } : { kind: 'tasks', format, file: saved.file, label: part.filename, upload });
+      } else if (part.fieldname === 'url' && typeof part.value === 'string') out.push(await spoolUrl(deps, part.value));
+    }
+    if (out.length === 0) throw invalid({ file: ['No files or url in the upload.'] });
+    return out;
+  }
+  const body = req.body as unknown;
+  if (body && typeof body === 'object' && 'pipe' in body) return [{ kind: 'tasks', format: 'json', file: await spoolStream(deps, body as NodeJS.ReadableStream, 'The request body'), label: 'tasks' }];
+  if (body && typeof body === 'object' && typeof (body as { url?: unknown }).url === 'string') return [await spoolUrl(deps, (body as { url: string }).url)];
+  throw invalid({ tasks: ['Send a JSON list of tasks, files (multipart), or a url field.'] });
+}
+
+async function spoolUrl(deps: AppDeps, url: string): Promise<Spooled> {
+  const res = await outboundRequest(url, { maxBytes: deps.config.imports.maxFileBytes });
+  if (res.status !== 200) throw invalid({ url: [`The URL answered HTTP ${res.status}.`] });
+  const name = new URL(res.url).pathname.split('/').pop() || 'download.json';
+  const format = formatOrRefuse(name, String(res.headers['content-type'] ?? ''));
+  if (format === 'media') throw invalid({ url: ['A URL to a media file is imported as task data instead: {"image": "<url>"}.'] });
+  const file = await spoolStream(deps, Readable.from([res.body]), url);
+  return { kind: 'tasks', format, file, label: url };
+}
+
+const MEDIA_TAGS: Record<string, string[]> = {
+  image: ['Image'],
+  audio: ['Audio', 'AudioPlus'],
+  video: ['Video'],
+  text: ['HyperText', 'Text'],
+  application: ['HyperText', 'Pdf'],
+};
+
+/** The data key a media file's URL goes under: the config's object tag for that kind of media. */
+export function mediaDataKey(config: LabelConfig, contentType: string): string {
+  const tags = MEDIA_TAGS[contentType.split('/')[0] ?? ''] ?? [];
+  const object = config.objects.find((o) => tags.includes(o.type)) ?? config.objects[0];
+  return object?.dataKey ?? 'image';
+}
+
+/** The tasks of all spooled inputs, one at a time, indexed across files. */
+export async function* tasksOf(deps: AppDeps, config: LabelConfig, projectId: number, spooled: Spooled[], uploadIds: Map<string, number>): AsyncGenerator<RawTask & { fileUploadId: number | null }> {
+  let index = 0;
+  for (const s of spooled) {
+    const fileUploadId = s.upload ? (uploadIds.get(s.upload.name) ?? null) : null;
+    if (s.kind === 'media') {
+      yield { index: index++, data: { [mediaDataKey(config, s.upload.contentType)]: uploadUrl(projectId, s.upload.name) }, annotations: [], predictions: [], meta: {}, fileUploadId };
+      continue;
+    }
+    const reader = readTasks(fs.createReadStream(s.file), s.format, { maxTasks: deps.config.imports.maxTasks, maxTaskBytes: deps.config.imports.maxTaskBytes, errorKey: s.label });
+    for await (const t of reader) yield { ...t, index: index++, fileUploadId };
+  }
+}
+
+/** Removes spooled temporary files (uploads that were kept stay in the project's folder). */
+export function cleanSpool(deps: AppDeps, projectId: number, spooled: Spooled[], keepUploads: boolean): void {
+  const keep = path.resolve(uploadDir(deps, projectId));
+  for (const s of spooled) {
+    const isUpload = path.resolve(path.dirname(s.file)) === keep;
+    if (!isUpload || !keepUploads) fs.rmSync(s.file, { force: true });
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * Imports tasks (with their annotations and predictions) into a project, all or nothing: every
+ * task is validated against the labeling config and inserted in batches inside one transaction;
+ * the first problem rolls everything back and is reported with the task's index.
+ */
+import { randomUUID } from 'node:crypto';
+import { PostgresAdapter, sql, type Transaction } from 'kysely';
+import type { AppDeps } from '../../app-deps.js';
+import type { Database, ProjectRow } from '../../db/schema.js';
+import type { Actor } from '../../http/actor.js';
+import { invalid } from '../../http/errors.js';
+import type { AuditFn } from '../../http/route.js';
+import type { LabelConfig } from '../label-config/label-config.parser.js';
+import { resultProblem } from '../label-config/result-validation.js';
+import { configOf, settingsOf } from '../projects/projects.service.js';
+import { missingDataKey, refreshTaskCounters } from '../tasks/tasks.service.js';
+import type { RawTask } from './task-readers.js';
+
+const BATCH = 500;
+
+export interface ImportSummary {
+  task_count: number;
+  annotation_count: number;
+  prediction_count: number;
+  duration: number;
+  file_upload_ids: number[];
+  could_be_tasks_list: boolean;
+  found_formats: string[];
+  data_columns: string[];
+  task_ids?: number[];
+}
+
+export interface ImportOptions {
+  returnTaskIds?: boolean;
+  foundFormats?: string[];
+  /** Runs first inside the import's transaction (e.g. to record uploads); its ids are reported. */
+  beforeInsert?: (trx: Transaction<Database>) => Promise<number[]>;
+}
+
+/** A task to import; tasks read from an uploaded file carry its id. */
+export type ImportTask = RawTask & { fileUploadId?: number | null };
+
+type Item = { result?: unknown; [k: string]: unknown };
+
+function checkTask(config: LabelConfig, t: RawTask): string | null {
+  const missing = missingDataKey(config, t.data);
+  if (missing) return missing;
+  for (const [kind, list] of [['annotations', t.annotations], ['predictions', t.predictions]] as const) {
+    for (const [i, raw] of list.entries()) {
+      if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return `${kind}[${i}] must be an object`;
+      const item = raw as Item;
+      const result = item.result ?? [];
+      if (!Array.isArray(result)) return `${kind}[${i}].result must be a list`;
+      const problem = resultProblem(config, result);
+      if (problem) return `${kind}[${i}].${problem}`;
+    }
+  }
+  return null;
+}
+
+async function insertBatch(trx: Transaction<Database>, project: ProjectRow, actor: Actor, batch: ImportTask[], nextInner: number) {
+  const now = new Date().toISOString();
+  const rows = await trx
+    .insertInto('tasks')
+    .values(
+      batch.map((t, i) => ({
+        project_id: project.id,
+        inner_id: nextInner + i,
+        data: JSON.stringify(t.data),
+        meta: JSON.stringify(t.meta),
+        file_upload_id: t.fileUploadId ?? null,
+        created_at: now,
+        updated_at: now,
+        updated_by_id: actor.userId,
+      })),
+    )
+    .returning('id')
+    .execute();
+  const ids = rows.map((r) => r.id);
+  const annotations = batch.flatMap((t, i) =>
+    t.annotations.map((raw) => {
+      const a = raw as Item;
+      return {
+        task_id: ids[i]!,
+        project_id: project.id,
+        completed_by_id: actor.userId,
+        result: JSON.stringify(a.result ?? []),
+        was_cancelled: a.was_cancelled === true ? 1 : 0,
+        ground_truth: a.ground_truth === true ? 1 : 0,
+        lead_time: typeof a.lead_time === 'number' ? a.lead_time : null,
+        unique_id: randomUUID(),
+        import_id: typeof a.id === 'number' ? a.id : null,
+        last_action: 'imported',
+        updated_by_id: actor.userId,
+        created_at: now,
+        updated_at: now,
+      };
+    }),
+  );
+  const predictions = batch.flatMap((t, i) =>
+    t.predictions.map((raw) => {
+      const p = raw as Item;
+      return {
+        task_id: ids[i]!,
+        project_id: project.id,
+        result: JSON.stringify(p.result ?? []),
+        score: typeof p.score === 'number' ? p.score : null,
+        model_version: typeof p.model_version === 'string' ? p.model_version : project.model_version,
+        created_at: now,
+        updated_at: now,
+      };
+    }),
+  );
+  for (let i = 0; i < annotations.length; i += BATCH) await trx.insertInto('annotations').values(annotations.slice(i, i + BATCH)).execute();
+  for (let i = 0; i < predictions.length; i += BATCH) await trx.insertInto('predictions').values(predictions.slice(i, i + BATCH)).execute();
+  const touched = ids.filter((_, i) => batch[i]!.annotations.length > 0 || batch[i]!.predictions.length > 0);
+  for (let i = 0; i < touched.length; i += BATCH) await refreshTaskCounters(trx, touched.slice(i, i + BATCH), settingsOf(project).maximum_annotations);
+  return { ids, annotations: annotations.length, predictions: predictions.length };
+}
+
+/** Imports tasks into a project in one transaction; throws a 400 naming the first bad task. */
+export async function importTasks(deps: AppDeps, actor: Actor, audit: AuditFn, project: ProjectRow, tasks: AsyncIterable<ImportTask> | Iterable<ImportTask> | ((trx: Transaction<Database>) => AsyncIterable<ImportTask>), opts: ImportOptions = {}): Promise<ImportSummary> {
+  const started = Date.now();
+  const config = configOf(project);
+  const columns = new Set<string>();
+  return deps.db.transaction().execute(async (trx) => {
+    if (trx.getExecutor().adapter instanceof PostgresAdapter) {
+      // One import at a time per project, so inner ids stay dense and unique.
+      await sql`select id from projects where id = ${project.id} for update`.execute(trx);
+    }
+    const max = await trx.selectFrom('tasks').select(sql<number | null>`max(inner_id)`.as('m')).where('project_id', '=', project.id).executeTakeFirst();
+    let nextInner = Number(max?.m ?? 0) + 1;
+    const uploadIds = opts.beforeInsert ? await opts.beforeInsert(trx) : [];
+    let batch: ImportTask[] = [];
+    const ids: number[] = [];
+    let annotationCount = 0;
+    let predictionCount = 0;
+    const flush = async () => {
+      if (batch.length === 0) return;
+      const r = await insertBatch(trx, project, actor, batch, nextInner);
+      nextInner += batch.length;
+      ids.push(...r.ids);
+      annotationCount += r.annotations;
+      predictionCount += r.predictions;
+      batch = [];
+    };
+    for await (const t of typeof tasks === 'function' ? tasks(trx) : tasks) {
+      const problem = checkTask(config, t);
+      if (problem) throw invalid({ tasks: [`task ${t.index + 1}: ${problem}`] }, 'Import refused: nothing was imported');
+      for (const k of Object.keys(t.data)) columns.add(k);
+      batch.push(t);
+      if (batch.length >= BATCH) await flush();
+    }
+    await flush();
+    if (ids.length === 0) throw invalid({ tasks: ['No tasks found in the import.'] });
+    await audit(trx, { action: 'task.import', objectType: 'project', objectId: project.id, projectId: project.id, changes: { task_count: ids.length, annotation_count: annotationCount, prediction_count: predictionCount, first_task: ids[0], last_task: ids[ids.length - 1] } });
+    return {
+      task_count: ids.length,
+      annotation_count: annotationCount,
+      prediction_count: predictionCount,
+      duration: (Date.now() - started) / 1000,
+      file_upload_ids: uploadIds,
+      could_be_tasks_list: false,
+      found_formats: opts.foundFormats ?? [],
+      data_columns: [...columns].sort(),
+      ...(opts.returnTaskIds && { task_ids: ids }),
+    };
+  });
+}

@@ -1,0 +1,67 @@
+/**
+ * The label stream (`GET /api/projects/{id}/next`): the next task for the caller, following the
+ * project's sampling, skipping tasks they already annotated or skipped and tasks already labeled.
+ * A task handed out is reserved (a lock with an expiry) so that no more annotators work on it at
+ * once than the project still needs; the claim is atomic, so concurrent callers never collide.
+ */
+import { PostgresAdapter, sql, type Transaction } from 'kysely';
+import type { AppDeps } from '../../app-deps.js';
+import type { Database } from '../../db/schema.js';
+import type { Actor } from '../../http/actor.js';
+import { AppError } from '../../http/errors.js';
+import { getProjectRow, settingsOf } from '../projects/projects.service.js';
+import { getTaskDetail } from './tasks.service.js';
+
+/** Claims and returns the caller's next task; 404 when nothing is left for them. */
+export async function nextTask(deps: AppDeps, actor: Actor, projectId: number) {
+  const project = await getProjectRow(deps.db, actor, projectId);
+  const settings = settingsOf(project);
+  const pg = deps.db.getExecutor().adapter instanceof PostgresAdapter;
+  const taskId = await deps.db.transaction().execute(async (trx) => {
+    // Claims in one project are serialised (PostgreSQL: a transaction-scoped advisory lock, so every
+    // claim sees the reservations committed before it; SQLite: transactions are serial already).
+    if (pg) await sql`select pg_advisory_xact_lock(7240312, ${projectId})`.execute(trx);
+    const now = new Date();
+    await trx.deleteFrom('task_locks').where('project_id', '=', projectId).where('expires_at', '<=', now.toISOString()).execute();
+    const held = await trx
+      .selectFrom('task_locks as l')
+      .innerJoin('tasks as t', 't.id', 'l.task_id')
+      .select('l.task_id')
+      .where('l.project_id', '=', projectId)
+      .where('l.user_id', '=', actor.userId)
+      .where('t.is_labeled', '=', 0)
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('annotations as a').select('a.id').whereRef('a.task_id', '=', 'l.task_id').where('a.completed_by_id', '=', actor.userId))))
+      .executeTakeFirst();
+    let chosen = held?.task_id;
+    if (chosen === undefined) {
+      const q = trx
+        .selectFrom('tasks as t')
+        .select('t.id')
+        .where('t.project_id', '=', projectId)
+        .where('t.is_labeled', '=', 0)
+        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('annotations as a').select('a.id').whereRef('a.task_id', '=', 't.id').where('a.completed_by_id', '=', actor.userId))))
+        .where(
+          sql<number>`t.total_annotations + (select count(*) from task_locks l where l.task_id = t.id and l.user_id <> ${actor.userId})`,
+          '<',
+          settings.maximum_annotations,
+        )
+        .orderBy(settings.sampling === 'Uniform sampling' ? sql`random()` : sql`t.inner_id`)
+        .limit(1);
+      chosen = (await q.executeTakeFirst())?.id;
+    }
+    if (chosen === undefined) return undefined;
+    const expires = new Date(now.getTime() + deps.config.labeling.taskLockTtlMs).toISOString();
+    await trx.deleteFrom('task_locks').where('task_id', '=', chosen).where('user_id', '=', actor.userId).execute();
+    await trx.insertInto('task_locks').values({ task_id: chosen, user_id: actor.userId, project_id: projectId, expires_at: expires }).execute();
+    return chosen;
+  });
+  if (taskId === undefined) throw new AppError(404, 'NO_MORE_TASKS', 'No more tasks to label in this project.');
+  const detail = await getTaskDetail(deps.db, actor, taskId);
+  const predictions = project.model_version ? detail.predictions.filter((p) => p.model_version === project.model_version) : detail.predictions;
+  return { ...detail, predictions, annotations: detail.annotations.filter((a) => a.completed_by === actor.userId) };
+}
+
+/** Ends a user's reservation of a task (after they submit or skip it), in the caller's transaction. */
+export async function releaseTaskLock(db: AppDeps['db'] | Transaction<Database>, taskId: number, userId: number): Promise<void> {
+  await db.deleteFrom('task_locks').where('task_id', '=', taskId).where('user_id', '=', userId).execute();
+}

@@ -1,0 +1,97 @@
+/** Tasks (Label Studio's /api/tasks and /api/projects/{id}/tasks). */
+import { Type } from '@sinclair/typebox';
+import { ErrorResponse, IdParams, NoContent, PagingQuery } from '../../http/common-schemas.js';
+import { defineRoute } from '../../http/route.js';
+import { TaskPatchBody, TaskResponse } from './tasks.schemas.js';
+import { nextTask } from './label-stream.service.js';
+import { deleteTask, getTaskDetail, listProjectTasks, listTasks, updateTask } from './tasks.service.js';
+
+const TaskList = Type.Object(
+  { tasks: Type.Array(TaskResponse), total: Type.Integer(), total_annotations: Type.Integer(), total_predictions: Type.Integer() },
+  { additionalProperties: false },
+);
+
+export const tasksRoutes = [
+  defineRoute({
+    method: 'GET',
+    url: '/api/tasks',
+    summary: "A project's tasks, paged (a page past the end is 404)",
+    tags: ['Tasks'],
+    access: 'project.view',
+    schema: {
+      querystring: Type.Object(
+        {
+          ...PagingQuery,
+          project: Type.Integer({ minimum: 1 }),
+          fields: Type.Optional(Type.Union([Type.Literal('all'), Type.Literal('task_only')])),
+          view: Type.Optional(Type.Integer()),
+          query: Type.Optional(Type.String({ maxLength: 100_000 })),
+          resolve_uri: Type.Optional(Type.Boolean()),
+          include: Type.Optional(Type.String({ maxLength: 2000 })),
+        },
+        { additionalProperties: false },
+      ),
+      response: { 200: TaskList, 404: ErrorResponse },
+    },
+    audit: null,
+    handler: async ({ deps, actor, query }) => listTasks(deps.db, actor, query),
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/api/projects/:id/tasks',
+    summary: "A project's tasks as a plain array, newest first",
+    tags: ['Tasks'],
+    access: 'project.view',
+    schema: {
+      params: IdParams,
+      querystring: Type.Object({ ...PagingQuery, start: Type.Optional(Type.Integer({ minimum: 0 })) }, { additionalProperties: false }),
+      response: { 200: Type.Array(TaskResponse), 404: ErrorResponse },
+    },
+    audit: null,
+    handler: async ({ deps, actor, params, query }) => listProjectTasks(deps.db, actor, params.id, query),
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/api/tasks/:id',
+    summary: 'One task with its annotations, predictions and your drafts',
+    tags: ['Tasks'],
+    access: 'project.view',
+    schema: { params: IdParams, response: { 200: TaskResponse, 404: ErrorResponse } },
+    audit: null,
+    handler: async ({ deps, actor, params }) => getTaskDetail(deps.db, actor, params.id),
+  }),
+  defineRoute({
+    method: 'PATCH',
+    url: '/api/tasks/:id',
+    summary: "Change a task's data or meta",
+    tags: ['Tasks'],
+    access: 'task.change',
+    schema: { params: IdParams, body: TaskPatchBody, response: { 200: TaskResponse, 400: ErrorResponse, 404: ErrorResponse } },
+    audit: ['task.update'],
+    handler: async ({ deps, actor, audit, params, body }) => updateTask(deps, actor, audit, params.id, body),
+  }),
+  defineRoute({
+    method: 'DELETE',
+    url: '/api/tasks/:id',
+    summary: 'Delete a task with its annotations and predictions',
+    tags: ['Tasks'],
+    access: 'task.change',
+    schema: { params: IdParams, response: { 204: NoContent, 404: ErrorResponse } },
+    audit: ['task.delete'],
+    handler: async ({ deps, actor, audit, params, reply }) => {
+      await deleteTask(deps, actor, audit, params.id);
+      return reply.code(204).send();
+    },
+  }),
+
+  defineRoute({
+    method: 'GET',
+    url: '/api/projects/:id/next',
+    summary: 'The next task for you to label (reserved for you for a while); 404 when none is left',
+    tags: ['Tasks'],
+    access: 'annotation.create',
+    schema: { params: IdParams, response: { 200: TaskResponse, 404: ErrorResponse } },
+    audit: null,
+    handler: async ({ deps, actor, params }) => nextTask(deps, actor, params.id),
+  }),
+];

@@ -1,0 +1,154 @@
+/** Tasks: read, list, change, delete, and the per-task counters annotations keep up to date. */
+import { sql, type Transaction } from 'kysely';
+import type { AppDeps } from '../../app-deps.js';
+import type { Db } from '../../db/database.js';
+import type { Database, ProjectRow, TaskRow } from '../../db/schema.js';
+import type { Actor } from '../../http/actor.js';
+import { pageWindow } from '../../http/common-schemas.js';
+import { invalid, notFound } from '../../http/errors.js';
+import type { AuditFn } from '../../http/route.js';
+import type { LabelConfig } from '../label-config/label-config.parser.js';
+import { configOf, getProjectRow } from '../projects/projects.service.js';
+import { annotationOut, draftOut, predictionOut, taskOut } from './tasks.mapper.js';
+
+type Q = Db | Transaction<Database>;
+
+/** A task with its project, if the project is in the actor's organization; else not found. */
+export async function getTaskWithProject(db: Db, actor: Actor, id: number): Promise<{ task: TaskRow; project: ProjectRow }> {
+  const task = await db.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!task) throw notFound('Task not found.');
+  const project = await getProjectRow(db, actor, task.project_id).catch(() => {
+    throw notFound('Task not found.');
+  });
+  return { task, project };
+}
+
+/** The message for data lacking a key the labeling config reads, or null. */
+export function missingDataKey(config: LabelConfig, data: Record<string, unknown>): string | null {
+  const missing = config.dataKeys.filter((k) => !(k in data));
+  return missing.length ? `data lacks ${missing.map((k) => `"${k}"`).join(', ')}, which the labeling config uses` : null;
+}
+
+/** Recounts annotations and predictions of tasks, and whether each is labeled (in the caller's transaction). */
+export async function refreshTaskCounters(db: Q, taskIds: number[], maximumAnnotations: number): Promise<void> {
+  if (taskIds.length === 0) return;
+  await db
+    .updateTable('tasks')
+    .set({
+      total_annotations: sql<number>`(select count(*) from annotations a where a.task_id = tasks.id and a.was_cancelled = 0)`,
+      cancelled_annotations: sql<number>`(select count(*) from annotations a where a.task_id = tasks.id and a.was_cancelled = 1)`,
+      total_predictions: sql<number>`(select count(*) from predictions p where p.task_id = tasks.id)`,
+    })
+    .where('id', 'in', taskIds)
+    .execute();
+  await db
+    .updateTable('tasks')
+    .set({ is_labeled: sql<number>`case when total_annotations >= ${maximumAnnotations} then 1 else 0 end` })
+    .where('id', 'in', taskIds)
+    .execute();
+}
+
+/** One task with its annotations, predictions and the caller's drafts. */
+export async function getTaskDetail(db: Db, actor: Actor, id: number) {
+  const { task } = await getTaskWithProject(db, actor, id);
+  const [annotations, predictions, drafts] = await Promise.all([
+    db.selectFrom('annotations as a').leftJoin('users as u', 'u.id', 'a.completed_by_id').selectAll('a').select('u.email as username').where('a.task_id', '=', id).orderBy('a.id').execute(),
+    db.selectFrom('predictions').selectAll().where('task_id', '=', id).orderBy('id').execute(),
+    db.selectFrom('drafts').selectAll().where('task_id', '=', id).where('user_id', '=', actor.userId).orderBy('id').execute(),
+  ]);
+  return {
+    ...taskOut(task),
+    annotations: annotations.map((a) => annotationOut(a, a.username ?? '')),
+    predictions: predictions.map(predictionOut),
+    drafts: drafts.map(draftOut),
+    annotators: [...new Set(annotations.map((a) => a.completed_by_id).filter((x): x is number => x !== null))],
+  };
+}
+
+export interface TaskListQuery {
+  project: number;
+  page?: number | undefined;
+  page_size?: number | undefined;
+  fields?: string | undefined;
+}
+
+/** `GET /api/tasks?project=`: Label Studio's `{tasks, total, total_annotations, total_predictions}`, 404 past the end. */
+export async function listTasks(db: Db, actor: Actor, q: TaskListQuery) {
+  await getProjectRow(db, actor, q.project);
+  const totals = await db
+    .selectFrom('tasks')
+    .select([sql<number>`count(*)`.as('n'), sql<number>`coalesce(sum(total_annotations), 0)`.as('a'), sql<number>`coalesce(sum(total_predictions), 0)`.as('p')])
+    .where('project_id', '=', q.project)
+    .executeTakeFirstOrThrow();
+  const total = Number(totals.n);
+  const w = pageWindow(q, total);
+  const rows = await db.selectFrom('tasks').selectAll().where('project_id', '=', q.project).orderBy('id').limit(w.size).offset(w.offset).execute();
+  const tasks = rows.map(taskOut);
+  if (q.fields === 'all' && rows.length > 0) await addAllFields(db, tasks);
+  return { tasks, total, total_annotations: Number(totals.a), total_predictions: Number(totals.p) };
+}
+
+/** The data manager's extra columns (`fields=all`): results, annotators, scores, lead times. */
+async function addAllFields(db: Db, tasks: ReturnType<typeof taskOut>[]) {
+  const ids = tasks.map((t) => t.id);
+  const [anns, preds] = await Promise.all([
+    db.selectFrom('annotations').select(['task_id', 'completed_by_id', 'result', 'lead_time']).where('task_id', 'in', ids).execute(),
+    db.selectFrom('predictions').select(['task_id', 'result', 'score']).where('task_id', 'in', ids).execute(),
+  ]);
+  for (const t of tasks as (ReturnType<typeof taskOut> & Record<string, unknown>)[]) {
+    const a = anns.filter((x) => x.task_id === t.id);
+    const p = preds.filter((x) => x.task_id === t.id);
+    const leads = a.map((x) => x.lead_time).filter((x): x is number => x !== null);
+    const scores = p.map((x) => x.score).filter((x): x is number => x !== null);
+    t.annotators = [...new Set(a.map((x) => x.completed_by_id).filter((x): x is number => x !== null))];
+    t.annotations_results = JSON.stringify(a.map((x) => x.result));
+    t.predictions_results = JSON.stringify(p.map((x) => x.result));
+    t.predictions_score = scores.length ? scores.reduce((s, x) => s + x, 0) / scores.length : null;
+    t.avg_lead_time = leads.length ? leads.reduce((s, x) => s + x, 0) / leads.length : null;
+  }
+}
+
+/** `GET /api/projects/{id}/tasks`: a plain array, newest first; page_size 0 or a page past the end is 404. */
+export async function listProjectTasks(db: Db, actor: Actor, projectId: number, q: { page?: number | undefined; page_size?: number | undefined; start?: number | undefined }) {
+  await getProjectRow(db, actor, projectId);
+  const total = Number((await db.selectFrom('tasks').select(sql<number>`count(*)`.as('n')).where('project_id', '=', projectId).executeTakeFirstOrThrow()).n);
+  const size = q.page_size === undefined ? 100 : q.page_size === -1 ? Math.max(total, 1) : q.page_size;
+  const offset = q.start ?? ((q.page ?? 1) - 1) * size;
+  if (size === 0 || (offset >= total && offset > 0)) throw notFound('Invalid page.');
+  const rows = await db.selectFrom('tasks').selectAll().where('project_id', '=', projectId).orderBy('id', 'desc').limit(size).offset(offset).execute();
+  return rows.map(taskOut);
+}
+
+/** Changes a task's data or meta; data must still carry every key the config reads. */
+export async function updateTask(deps: AppDeps, actor: Actor, audit: AuditFn, id: number, body: { data?: Record<string, unknown> | undefined; meta?: Record<string, unknown> | undefined }) {
+  const { task, project } = await getTaskWithProject(deps.db, actor, id);
+  if (body.data) {
+    const problem = missingDataKey(configOf(project), body.data);
+    if (problem) throw invalid({ data: [problem] });
+  }
+  return deps.db.transaction().execute(async (trx) => {
+    const updated = await trx
+      .updateTable('tasks')
+      .set({
+        ...(body.data && { data: JSON.stringify(body.data) }),
+        ...(body.meta && { meta: JSON.stringify(body.meta) }),
+        updated_at: new Date().toISOString(),
+        updated_by_id: actor.userId,
+      })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await audit(trx, { action: 'task.update', objectType: 'task', objectId: id, projectId: task.project_id, changes: { ...(body.data && { data: { before: taskOut(task).data, after: body.data } }), ...(body.meta && { meta: { before: taskOut(task).meta, after: body.meta } }) } });
+    return taskOut(updated);
+  });
+}
+
+/** Deletes a task with its annotations, predictions and drafts. */
+export async function deleteTask(deps: AppDeps, actor: Actor, audit: AuditFn, id: number): Promise<void> {
+  const { task } = await getTaskWithProject(deps.db, actor, id);
+  await deps.db.transaction().execute(async (trx) => {
+    await trx.deleteFrom('tasks').where('id', '=', id).execute();
+    await audit(trx, { action: 'task.delete', objectType: 'task', objectId: id, projectId: task.project_id });
+  });
+}
+

@@ -54,6 +54,10 @@ export async function buildApp(deps: AppDeps, opts: BuildOptions = {}): Promise<
   app.addHook('onSend', async (req, reply) => {
     void reply.header('x-request-id', req.id);
     void reply.header('cache-control', reply.getHeader('cache-control') ?? 'no-store');
+    // Baseline hardening on every response (the full CSP arrives with the web app).
+    void reply.header('x-content-type-options', 'nosniff');
+    void reply.header('x-frame-options', 'DENY');
+    void reply.header('referrer-policy', 'same-origin');
   });
 
   // JSON bodies: prototype-poisoning safe; an empty body is an empty object (Label Studio's

@@ -6,6 +6,7 @@ export const AUDIT_ACTIONS = [
   'auth.signup',
   'auth.setup',
   'auth.password_change',
+  'auth.password_change_failed',
   'token.reset',
   'token.read',
   'token.pat_create',
@@ -37,5 +38,13 @@ export const AUDIT_ACTIONS = [
   'export.download',
   'export.create',
   'export.delete',
+  'view.create',
+  'view.update',
+  'view.delete',
+  'task.bulk_delete',
+  'annotation.bulk_create',
+  'annotation.bulk_delete',
+  'prediction.bulk_create',
+  'prediction.bulk_delete',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

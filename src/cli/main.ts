@@ -4,7 +4,7 @@
  * configured database (same environment variables as the server).
  */
 import { Command } from 'commander';
-import { verifyAuditChain } from '../audit/recorder.js';
+import { recordAuditEvent, SYSTEM_SOURCE, verifyAuditChain } from '../audit/recorder.js';
 import { ConfigError, loadConfig } from '../config/config.js';
 import { migrateToLatest } from '../db/database.js';
 import { openDeps } from '../deps.js';
@@ -45,7 +45,14 @@ user
     withDeps(async (deps) => {
       const u = await createUserInFirstOrganization(deps, { email: opts.email, password: opts.password, username: opts.username });
       process.stdout.write(`created user ${u.id} <${u.email}>${u.is_superuser ? ' as Owner and superuser' : ' as Annotator'}\n`);
-      if (opts.token) process.stdout.write(`API token (shown once): ${await issueApiToken(deps.db, deps.secrets, u.id)}\n`);
+      if (opts.token) {
+        const token = await deps.db.transaction().execute(async (trx) => {
+          const t = await issueApiToken(trx, deps.secrets, u.id);
+          await recordAuditEvent(trx, deps.secrets, { ...SYSTEM_SOURCE, actorEmail: 'cli' }, { action: 'token.reset', objectType: 'user', objectId: u.id, changes: { via: 'labelvault user create --token' } });
+          return t;
+        });
+        process.stdout.write(`API token (shown once): ${token}\n`);
+      }
     }),
   );
 

@@ -30,6 +30,9 @@ const pgTypes = {
 export function openDatabase(database: Config['database']): { db: Db; dialect: Dialect } {
   if (database.kind === 'postgres') {
     const pool = new pg.Pool({ connectionString: database.url, types: pgTypes, max: 10 });
+    // An idle connection that dies (server restart, failover) is dropped by the pool and replaced
+    // on the next query; without a listener its error would crash the process.
+    pool.on('error', () => undefined);
     return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
   }
   fs.mkdirSync(path.dirname(database.file), { recursive: true, mode: 0o700 });

@@ -37,6 +37,18 @@ function send(reply: FastifyReply, status: number, detail: string, extra: Record
   return reply.code(status).type('application/json; charset=utf-8').send({ status_code: status, detail, ...extra });
 }
 
+/**
+ * The field a unique-constraint violation is about, when the error is one (PostgreSQL 23505 with
+ * its constraint name, SQLite's "UNIQUE constraint failed: table.column"); otherwise undefined.
+ * Two requests racing past an "already exists" check end here instead of in a 500.
+ */
+export function uniqueViolationField(error: unknown): string | undefined {
+  const e = error as { code?: unknown; constraint?: unknown; message?: unknown };
+  if (e.code === '23505' && typeof e.constraint === 'string') return e.constraint.replace(/^[a-z]+_/, '').replace(/_(key|unique)$/, '');
+  if (e.code === 'SQLITE_CONSTRAINT_UNIQUE' && typeof e.message === 'string') return /\.(\w+)(,|$)/.exec(e.message)?.[1];
+  return undefined;
+}
+
 /** Fastify error handler; registered once in buildApp. */
 export function handleError(error: FastifyError | AppError | Error, req: FastifyRequest, reply: FastifyReply) {
   if (error instanceof AppError) {
@@ -51,6 +63,10 @@ export function handleError(error: FastifyError | AppError | Error, req: Fastify
       code: 'VALIDATION_ERROR',
       validation_errors: validationErrorsFrom(fe.validation as AjvIssue[], fe.validationContext),
     });
+  }
+  const duplicate = uniqueViolationField(error);
+  if (duplicate) {
+    return send(reply, 400, 'Validation error', { code: 'DUPLICATE', validation_errors: { [duplicate]: ['A record with this value already exists.'] } });
   }
   const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
   if (status >= 400 && status < 500) {

@@ -49,6 +49,17 @@ export function auditSourceOf(req: FastifyRequest, actor: Actor | null): AuditSo
   };
 }
 
+/**
+ * Public changes (login, signup, setup, token refresh) carry no CSRF token: they accept JSON only
+ * (a cross-site HTML form cannot send it without a CORS preflight) and refuse requests the browser
+ * marks as cross-site, so no other site can log a victim into an attacker's account.
+ */
+function refuseCrossSiteForm(req: FastifyRequest): void {
+  if (req.headers['sec-fetch-site'] === 'cross-site') throw new AppError(403, 'CROSS_SITE', 'Cross-site requests are refused.');
+  const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json') throw new AppError(415, 'JSON_ONLY', 'Send this request as application/json.');
+}
+
 function checkCsrf(deps: AppDeps, req: FastifyRequest, sessionTokenHash: string): void {
   const given = req.headers[CSRF_HEADER];
   const expected = deps.secrets.mac('csrf', sessionTokenHash);
@@ -86,6 +97,7 @@ export function registerRoutes(app: FastifyInstance, deps: AppDeps, routes: read
       },
       preHandler: async (req, reply) => {
         if (isPublic) {
+          if (UNSAFE.has(def.method)) refuseCrossSiteForm(req);
           req.actor = (await authenticate(deps, req, reply).catch(() => null))?.actor ?? null;
           return;
         }

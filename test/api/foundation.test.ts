@@ -14,7 +14,8 @@ const OWNER_TOKEN = 'bootstrap-token-0123456789abcdef';
 describe.each(DIALECTS)('foundation API on %s', (dialect) => {
   let s: TestServer;
   beforeAll(async () => {
-    s = await startServer(dialect, { LABEL_STUDIO_USERNAME: OWNER_EMAIL, LABEL_STUDIO_PASSWORD: OWNER_PASSWORD, LABEL_STUDIO_USER_TOKEN: OWNER_TOKEN });
+    // Every test logs in from 127.0.0.1: the per-IP limit is tested separately, with its own server.
+    s = await startServer(dialect, { LABEL_STUDIO_USERNAME: OWNER_EMAIL, LABEL_STUDIO_PASSWORD: OWNER_PASSWORD, LABEL_STUDIO_USER_TOKEN: OWNER_TOKEN, LOGIN_MAX_FAILURES_PER_IP: '100000' });
   });
   afterAll(async () => s?.close());
 
@@ -83,13 +84,15 @@ describe.each(DIALECTS)('foundation API on %s', (dialect) => {
       expect(shown.body).toEqual({ token: fresh });
     });
 
-    it("refuses a deactivated user's token", async () => {
+    it("refuses a deactivated user's token and personal access token", async () => {
       const m = await makeMember(s.deps, 1, 'AN');
       expect((await call(s, 'GET', '/api/current-user/whoami', { token: m.token })).status).toBe(200);
+      const pat = (await call(s, 'POST', '/api/token/', { token: m.token })).body.token as string;
       const off = await call(s, 'PATCH', '/api/organizations/1/memberships', { token: OWNER_TOKEN, body: { user_id: m.id, role: 'DI' } });
       expect(off.status).toBe(200);
       const r = await call(s, 'GET', '/api/current-user/whoami', { token: m.token });
       expect(r.status).toBe(401);
+      expect((await call(s, 'POST', '/api/token/refresh/', { body: { refresh: pat } })).status).toBe(401);
     });
   });
 
@@ -141,6 +144,57 @@ describe.each(DIALECTS)('foundation API on %s', (dialect) => {
       const locked = await call(s, 'POST', '/api/auth/login', { body: { email: m.email, password: PASSWORD } });
       expect(locked.status).toBe(429);
       expect(locked.headers.get('retry-after')).toBeTruthy();
+    });
+  });
+
+  describe('attacks on the public endpoints', () => {
+    it('counts parallel guesses before checking them: a burst cannot exceed the limit', async () => {
+      const m = await makeMember(s.deps, 1, 'AN');
+      const burst = await Promise.all(Array.from({ length: 30 }, (_, i) => call(s, 'POST', '/api/auth/login', { body: { email: m.email, password: `parallel-guess-${i}` } })));
+      const checked = burst.filter((r) => r.status === 401).length;
+      expect(checked).toBeLessThanOrEqual(10);
+      expect(burst.filter((r) => r.status === 429).length).toBe(30 - checked);
+    });
+
+    it('refuses a cross-site form login (login CSRF) and a browser-marked cross-site request', async () => {
+      const form = await fetch(`${s.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `email=${encodeURIComponent(OWNER_EMAIL)}&password=${encodeURIComponent(OWNER_PASSWORD)}` });
+      expect(form.status).toBe(415);
+      expect(form.headers.getSetCookie()).toEqual([]);
+      const cross = await call(s, 'POST', '/api/auth/login', { headers: { 'sec-fetch-site': 'cross-site' }, body: { email: OWNER_EMAIL, password: OWNER_PASSWORD } });
+      expect(cross.status).toBe(403);
+    });
+
+    it('throttles and audits guesses of the current password through change-password', async () => {
+      const m = await makeMember(s.deps, 1, 'AN');
+      const tries = [];
+      for (let i = 0; i < 12; i++) tries.push((await call(s, 'POST', '/api/current-user/change-password', { token: m.token, body: { old_password: `guess-${i}`, new_password: 'Another-Passphrase-9' } })).status);
+      expect(tries.slice(0, 10).every((st) => st === 400)).toBe(true);
+      expect(tries.slice(10)).toEqual([429, 429]);
+      const failed = await s.deps.db.selectFrom('audit_events').select('id').where('action', '=', 'auth.password_change_failed').where('object_id', '=', String(m.id)).execute();
+      expect(failed).toHaveLength(10);
+    });
+
+    it('answers 400, never 500, when parallel requests race for the same username', async () => {
+      const admin = await makeMember(s.deps, 1, 'AD');
+      const results = await Promise.all(Array.from({ length: 8 }, (_, i) => call(s, 'POST', '/api/users', { token: admin.token, body: { email: `race${i}@example.test`, username: 'samename' } })));
+      expect(results.filter((r) => r.status === 201)).toHaveLength(1);
+      for (const r of results.filter((x) => x.status !== 201)) {
+        expect(r.status).toBe(400);
+        expect(r.body.validation_errors).toHaveProperty('username');
+      }
+    });
+
+    it('searches members literally and without regard to case', async () => {
+      const manager = await makeMember(s.deps, 1, 'MA');
+      const admin = await makeMember(s.deps, 1, 'AD');
+      const made = await call(s, 'POST', '/api/users', { token: admin.token, body: { email: 'x_y@example.test', username: 'x_y', first_name: 'Zed' } });
+      expect(made.status).toBe(201);
+      const underscore = await call(s, 'GET', '/api/organizations/1/memberships?search=x_y', { token: manager.token });
+      expect(underscore.body.results.map((r: { user: { email: string } }) => r.user.email)).toEqual(['x_y@example.test']);
+      const upper = await call(s, 'GET', '/api/organizations/1/memberships?search=ZED', { token: manager.token });
+      expect(upper.body.count).toBe(1);
+      const literal = await call(s, 'GET', '/api/organizations/1/memberships?search=%25', { token: manager.token });
+      expect(literal.body.count).toBe(0);
     });
   });
 
@@ -233,14 +287,15 @@ describe.each(DIALECTS)('foundation API on %s', (dialect) => {
       const bad = await call(s, 'PATCH', '/api/organizations/1/memberships', { token: admin.token, body: { user_id: target.id, role: 'XX' } });
       expect(bad.status).toBe(400);
       const ok = await call(s, 'PATCH', '/api/organizations/1/memberships', { token: admin.token, body: { user_id: target.id, role: 'RE' } });
-      expect(ok.body).toMatchObject({ user: target.id, role: 'RE' });
+      expect(ok.body).toMatchObject({ user: { id: target.id, email: target.email }, role: 'RE' });
     });
 
     it('creates users for Administrators only, with the email as a unique field', async () => {
       const admin = await makeMember(s.deps, 1, 'AD');
       const annotator = await makeMember(s.deps, 1, 'AN');
       expect((await call(s, 'POST', '/api/users', { token: annotator.token, body: { email: 'new1@example.test' } })).status).toBe(403);
-      const made = await call(s, 'POST', '/api/users/', { token: admin.token, body: { email: 'New1@Example.test', first_name: 'New' } });
+      const made = await call(s, 'POST', '/api/users/', { token: admin.token, body: { email: 'New1@Example.test', first_name: 'New', active_organization: 1 } });
+      expect((await call(s, 'POST', '/api/users/', { token: admin.token, body: { email: 'elsewhere@example.test', active_organization: 999 } })).status).toBe(400);
       expect(made.status).toBe(201);
       expect(made.body).toMatchObject({ email: 'new1@example.test', first_name: 'New', organization_membership: { role: 'AN' } });
       const dup = await call(s, 'POST', '/api/users', { token: admin.token, body: { email: 'new1@example.test' } });
@@ -260,7 +315,9 @@ describe.each(DIALECTS)('foundation API on %s', (dialect) => {
       expect((await call(s, 'PATCH', `/api/users/${a.id}`, { token: a.token, body: { last_name: 'Self' } })).status).toBe(200);
       expect((await call(s, 'PATCH', `/api/users/${a.id}`, { token: b.token, body: { last_name: 'Other' } })).status).toBe(403);
       expect((await call(s, 'PATCH', `/api/users/${a.id}`, { token: admin.token, body: { last_name: 'Admin' } })).status).toBe(200);
-      expect((await call(s, 'PATCH', `/api/users/${a.id}`, { token: a.token, body: { email: 'x@example.test' } })).status).toBe(400);
+      expect((await call(s, 'PATCH', `/api/users/${a.id}`, { token: a.token, body: { email: 'x@example.test' } })).status).toBe(405);
+      expect((await call(s, 'PATCH', `/api/users/${admin.id}`, { token: (await makeMember(s.deps, 1, 'AD')).token, body: { last_name: 'Peer' } })).status).toBe(403);
+      expect((await call(s, 'PATCH', '/api/users/1', { token: admin.token, body: { username: 'pwned' } })).status).toBe(403);
     });
 
     it('changes a password only with the current one', async () => {
@@ -302,6 +359,10 @@ describe.each(DIALECTS)('foundation API on %s', (dialect) => {
       expect((await call(s, 'GET', '/api/current-user/whoami', { bearer: access })).status).toBe(401); // its access tokens die with it
 
       const next = rotated.body.refresh as string;
+      const third = (await call(s, 'POST', '/api/token/', { token: m.token })).body.token as string;
+      const jti = (await call(s, 'GET', '/api/token/', { token: m.token })).body.find((t: { token: string }) => third.startsWith(t.token)).jti;
+      expect((await call(s, 'POST', '/api/token/blacklist/', { token: m.token, body: { jti } })).status).toBe(204);
+      expect((await call(s, 'POST', '/api/token/refresh/', { body: { refresh: third } })).status).toBe(401);
       const other = await makeMember(s.deps, 1, 'AN');
       expect((await call(s, 'POST', '/api/token/blacklist/', { token: other.token, body: { refresh: next } })).status).toBe(404);
       expect((await call(s, 'POST', '/api/token/blacklist/', { token: m.token, body: { refresh: next } })).status).toBe(204);
@@ -336,5 +397,21 @@ describe.each(DIALECTS)('foundation API on %s', (dialect) => {
       expect(JSON.stringify(events)).not.toContain(OWNER_PASSWORD);
       expect(await verifyAuditChain(s.deps.db, s.deps.secrets)).toMatchObject({ ok: true, checked: events.length });
     });
+  });
+});
+
+describe.each(DIALECTS)('per-IP login limit on %s', (dialect) => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startServer(dialect, { LOGIN_MAX_FAILURES_PER_IP: '5', LOGIN_MAX_FAILURES_PER_ACCOUNT: '100' });
+  });
+  afterAll(async () => s?.close());
+
+  it('refuses logins from an IP after its failures, for any account', async () => {
+    const m = await makeMember(s.deps, 1, 'AN');
+    for (let i = 0; i < 5; i++) {
+      expect((await call(s, 'POST', '/api/auth/login', { body: { email: `nobody${i}@example.test`, password: 'wrong-password' } })).status).toBe(401);
+    }
+    expect((await call(s, 'POST', '/api/auth/login', { body: { email: m.email, password: PASSWORD } })).status).toBe(429);
   });
 });

@@ -11,7 +11,10 @@ describe('route declarations', () => {
     for (const schema of Object.values(route.schema.response) as { type?: string; additionalProperties?: unknown }[]) {
       if (schema.type === 'object' && schema.additionalProperties !== true) expect(schema.additionalProperties).toBe(false);
     }
-    if (route.schema.body) expect((route.schema.body as { additionalProperties?: unknown }).additionalProperties).toBe(false);
+    if (route.schema.body) {
+      const body = route.schema.body as { additionalProperties?: unknown; anyOf?: { additionalProperties?: unknown }[] };
+      for (const variant of body.anyOf ?? [body]) expect(variant.additionalProperties).toBe(false);
+    }
   });
 
   it('refuses incomplete declarations', () => {

@@ -106,9 +106,9 @@ export const authRoutes = [
     tags: ['Users'],
     access: 'account.self',
     schema: { body: Type.Object({ old_password: Password, new_password: Password }, { additionalProperties: false }), response: { 204: NoContent, 400: ErrorResponse } },
-    audit: ['auth.password_change'],
-    handler: async ({ deps, actor, audit, body, reply }) => {
-      await changeOwnPassword(deps, actor, audit, body);
+    audit: ['auth.password_change', 'auth.password_change_failed'],
+    handler: async ({ deps, actor, audit, body, req, reply }) => {
+      await changeOwnPassword(deps, actor, audit, { ip: req.ip }, body);
       return reply.code(204).send();
     },
   }),

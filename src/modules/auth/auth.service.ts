@@ -11,7 +11,7 @@ import { burnPasswordCheck, hashPassword, verifyPassword } from '../../security/
 import { findOrganizationByInvite } from '../organizations/organizations.service.js';
 import { findUserByEmail, findUserByUsername, insertUserWithMembership, resolveActiveMembership } from '../users/users.repository.js';
 import { assertPasswordAcceptable, availableUsername, userResponse } from '../users/users.service.js';
-import { assertLoginAllowed, clearAccountFailures, recordLoginFailure } from './login-throttle.service.js';
+import { attemptSucceeded, beginAttempt, emailAccount } from './login-throttle.service.js';
 import { createSession, deleteSession } from './sessions.service.js';
 
 const badCredentials = () => new AppError(401, 'LOGIN_FAILED', 'Invalid email or password.');
@@ -33,12 +33,14 @@ export async function login(
   input: { email: string; password: string; previousSessionId?: number | undefined },
 ): Promise<LoginResult> {
   const email = input.email.trim().toLowerCase();
-  await assertLoginAllowed(deps, email, source.ip);
+  const attempt = await beginAttempt(deps, emailAccount(email), source.ip).catch(async (err: unknown) => {
+    await audit(deps.db, { action: 'auth.login_failed', objectType: 'user', changes: { email, reason: 'throttled' } });
+    throw err;
+  });
   const logN = deps.config.passwords.scryptLogN;
   const user = await findUserByEmail(deps.db, email);
   const check = user?.password_hash ? await verifyPassword(input.password, user.password_hash, logN) : (await burnPasswordCheck(input.password, logN), { ok: false, needsRehash: false });
   if (!user || !check.ok) {
-    await recordLoginFailure(deps, email, source.ip);
     await audit(deps.db, { action: 'auth.login_failed', objectType: 'user', objectId: user?.id ?? null, changes: { email, reason: 'bad credentials' } });
     throw badCredentials();
   }
@@ -50,7 +52,7 @@ export async function login(
       ? new AppError(403, 'ACCOUNT_NOT_ACTIVATED', 'Your account is waiting for an administrator to give it a role.')
       : new AppError(403, 'ACCOUNT_DISABLED', 'This account is deactivated.');
   }
-  await clearAccountFailures(deps, email);
+  await attemptSucceeded(deps, attempt);
   const newHash = check.needsRehash ? await hashPassword(input.password, logN) : undefined;
   return deps.db.transaction().execute(async (trx) => {
     if (input.previousSessionId !== undefined) await deleteSession(trx, input.previousSessionId);

@@ -4,6 +4,7 @@
  */
 import type { Transaction } from 'kysely';
 import type { AppDeps } from '../../app-deps.js';
+import { ConfigError } from '../../config/config.js';
 import { recordAuditEvent, SYSTEM_SOURCE, type AuditSource } from '../../audit/recorder.js';
 import type { Db } from '../../db/database.js';
 import type { Database, OrganizationRow, UserRow } from '../../db/schema.js';
@@ -16,6 +17,7 @@ import { findUserByEmail, findUserByUsername, insertUserWithMembership } from '.
 import { assertPasswordAcceptable, availableUsername } from '../users/users.service.js';
 
 const SETUP_KEY = 'setup_token_hash';
+const setupInvalid = () => new AppError(403, 'SETUP_INVALID', 'This setup link is not valid or setup is already complete.');
 export const DEFAULT_ORGANIZATION_TITLE = 'Labelvault';
 
 /** The first organization, created if the instance has none. */
@@ -42,7 +44,7 @@ export interface OwnerInput {
  * Creates a user in the first organization: its Owner and the instance superuser when it is the
  * first user, else an Annotator. Used by bootstrap, the setup link and the CLI.
  */
-export async function createUserInFirstOrganization(deps: AppDeps, input: OwnerInput, source: AuditSource = SYSTEM_SOURCE, trxIn?: Transaction<Database>): Promise<UserRow> {
+export async function createUserInFirstOrganization(deps: AppDeps, input: OwnerInput, source: AuditSource = SYSTEM_SOURCE, opts: { setupMac?: string } = {}): Promise<UserRow> {
   const email = input.email.trim().toLowerCase();
   if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw invalid({ email: ['Enter a valid email address.'] });
   assertPasswordAcceptable(input.password, { email, ...(input.username !== undefined && { username: input.username }) });
@@ -51,6 +53,12 @@ export async function createUserInFirstOrganization(deps: AppDeps, input: OwnerI
   const run = async (trx: Transaction<Database>) => {
     if (await findUserByEmail(trx, email)) throw invalid({ email: ['A user with that email already exists.'] });
     if (input.username !== undefined && (await findUserByUsername(trx, input.username))) throw invalid({ username: ['A user with that username already exists.'] });
+    if (opts.setupMac !== undefined) {
+      // The setup token is consumed inside the transaction: of two racing requests, one deletes it
+      // and the other (blocked until the first commits) finds nothing and is refused.
+      const consumed = await trx.deleteFrom('instance_settings').where('key', '=', SETUP_KEY).where('value', '=', opts.setupMac).returning('key').executeTakeFirst();
+      if (!consumed || (await countUsers(trx)) > 0) throw setupInvalid();
+    }
     const first = (await countUsers(trx)) === 0;
     const user = await insertUserWithMembership(trx, {
       email,
@@ -61,12 +69,25 @@ export async function createUserInFirstOrganization(deps: AppDeps, input: OwnerI
       role: first ? 'OW' : 'AN',
     });
     if (first) await trx.updateTable('organizations').set({ created_by_id: user.id }).where('id', '=', org.id).execute();
-    if (input.token) await setSuppliedApiToken(trx, deps.secrets, user.id, input.token);
+    if (input.token) {
+      await setSuppliedApiToken(trx, deps.secrets, user.id, input.token);
+      await recordAuditEvent(trx, deps.secrets, source, { action: 'token.reset', objectType: 'user', objectId: user.id, organizationId: org.id, changes: { via: 'LABEL_STUDIO_USER_TOKEN' } });
+    }
     await trx.deleteFrom('instance_settings').where('key', '=', SETUP_KEY).execute();
     await recordAuditEvent(trx, deps.secrets, source, { action: 'user.create', objectType: 'user', objectId: user.id, organizationId: org.id, changes: { email, role: first ? 'OW' : 'AN', superuser: first } });
     return user;
   };
-  return trxIn ? run(trxIn) : deps.db.transaction().execute(run);
+  return deps.db.transaction().execute(run);
+}
+
+const ENV_NAMES: Record<string, string> = { email: 'LABEL_STUDIO_USERNAME', password: 'LABEL_STUDIO_PASSWORD', username: 'LABEL_STUDIO_USERNAME' };
+
+/** Bootstrap credentials come from the environment: their problems are named by variable. */
+function renameForEnvironment(err: unknown): never {
+  if (err instanceof AppError && err.validationErrors) {
+    throw new ConfigError(Object.entries(err.validationErrors).map(([field, msgs]) => `${ENV_NAMES[field] ?? field}: ${msgs.join(' ')}`));
+  }
+  throw err;
 }
 
 /**
@@ -79,10 +100,15 @@ export async function bootstrapInstance(deps: AppDeps): Promise<{ setupToken?: s
   if (b.username && b.password) {
     const existing = await findUserByEmail(deps.db, b.username);
     if (!existing) {
-      await createUserInFirstOrganization(deps, { email: b.username, password: b.password, token: b.token });
+      await createUserInFirstOrganization(deps, { email: b.username, password: b.password, token: b.token }).catch(renameForEnvironment);
       return { createdOwner: b.username };
     }
-    if (b.token && existing.token_hash === null) await setSuppliedApiToken(deps.db, deps.secrets, existing.id, b.token);
+    if (b.token && existing.token_hash === null) {
+      await deps.db.transaction().execute(async (trx) => {
+        await setSuppliedApiToken(trx, deps.secrets, existing.id, b.token!);
+        await recordAuditEvent(trx, deps.secrets, SYSTEM_SOURCE, { action: 'token.reset', objectType: 'user', objectId: existing.id, changes: { via: 'LABEL_STUDIO_USER_TOKEN' } });
+      });
+    }
     return {};
   }
   if ((await countUsers(deps.db)) > 0) return {};
@@ -97,8 +123,7 @@ export async function bootstrapInstance(deps: AppDeps): Promise<{ setupToken?: s
 /** Completes first-run setup with the printed link's token: creates the Owner. */
 export async function completeSetup(deps: AppDeps, source: AuditSource, input: OwnerInput & { setup_token: string }): Promise<UserRow> {
   const row = await deps.db.selectFrom('instance_settings').select('value').where('key', '=', SETUP_KEY).executeTakeFirst();
-  if (!row || !safeEqual(row.value, deps.secrets.mac('setup', input.setup_token)) || (await countUsers(deps.db)) > 0) {
-    throw new AppError(403, 'SETUP_INVALID', 'This setup link is not valid or setup is already complete.');
-  }
-  return createUserInFirstOrganization(deps, input, source);
+  const mac = deps.secrets.mac('setup', input.setup_token);
+  if (!row || !safeEqual(row.value, mac)) throw setupInvalid();
+  return createUserInFirstOrganization(deps, input, source, { setupMac: mac });
 }

@@ -1,42 +1,50 @@
 /**
  * Failed-login throttling, per account (the email typed, whether it exists or not) and per IP,
- * kept in the database so every app node sees the same counts.
+ * kept in the database so every app node sees the same counts. An attempt is counted *before*
+ * the password is checked, so parallel guesses cannot all slip under the limit; a successful
+ * login takes its own attempt back and clears the account's count.
  */
 import type { AppDeps } from '../../app-deps.js';
 import { AppError } from '../../http/errors.js';
 
-const keys = (email: string, ip: string) => ({ account: `email:${email.trim().toLowerCase()}`, ip: `ip:${ip}` });
+export interface Attempt {
+  accountKey: string;
+  ipRowId: number;
+}
 
-/** Throws 429 (with Retry-After) when either the account or the IP is over its limit. */
-export async function assertLoginAllowed(deps: AppDeps, email: string, ip: string): Promise<void> {
+const throttled = (windowMs: number) =>
+  new AppError(429, 'LOGIN_THROTTLED', 'Too many failed attempts. Try again later.', undefined, { 'retry-after': String(Math.ceil(windowMs / 1000)) });
+
+/**
+ * Counts one attempt for `account` (e.g. `email:a@b.c` or `user:7`) and the IP, then throws 429
+ * (with Retry-After) when either is over its limit, this attempt included.
+ */
+export async function beginAttempt(deps: AppDeps, account: string, ip: string): Promise<Attempt> {
   const { windowMs, maxFailuresPerAccount, maxFailuresPerIp } = deps.config.login;
-  const since = new Date(Date.now() - windowMs).toISOString();
-  const k = keys(email, ip);
+  const now = new Date();
+  const ipKey = `ip:${ip}`;
+  await deps.db.insertInto('login_failures').values({ key: account, at: now.toISOString() }).execute();
+  const ipRow = await deps.db.insertInto('login_failures').values({ key: ipKey, at: now.toISOString() }).returning('id').executeTakeFirstOrThrow();
+  const since = new Date(now.getTime() - windowMs).toISOString();
+  // The table only ever holds the current window: pruning it is cheap.
+  await deps.db.deleteFrom('login_failures').where('at', '<=', since).execute();
   const rows = await deps.db
     .selectFrom('login_failures')
     .select(['key', (eb) => eb.fn.countAll<number>().as('n')])
-    .where('key', 'in', [k.account, k.ip])
+    .where('key', 'in', [account, ipKey])
     .where('at', '>', since)
     .groupBy('key')
     .execute();
   const count = (key: string) => Number(rows.find((r) => r.key === key)?.n ?? 0);
-  if (count(k.account) >= maxFailuresPerAccount || count(k.ip) >= maxFailuresPerIp) {
-    throw new AppError(429, 'LOGIN_THROTTLED', 'Too many failed login attempts. Try again later.', undefined, {
-      'retry-after': String(Math.ceil(windowMs / 1000)),
-    });
-  }
+  if (count(account) > maxFailuresPerAccount || count(ipKey) > maxFailuresPerIp) throw throttled(windowMs);
+  return { accountKey: account, ipRowId: ipRow.id };
 }
 
-/** Counts one failed attempt against the account and the IP; prunes entries older than the window. */
-export async function recordLoginFailure(deps: AppDeps, email: string, ip: string): Promise<void> {
-  const k = keys(email, ip);
-  const at = new Date().toISOString();
-  await deps.db.insertInto('login_failures').values([{ key: k.account, at }, { key: k.ip, at }]).execute();
-  const cutoff = new Date(Date.now() - deps.config.login.windowMs).toISOString();
-  await deps.db.deleteFrom('login_failures').where('at', '<', cutoff).execute();
+/** After a success: the account's count starts again and this attempt no longer counts for the IP. */
+export async function attemptSucceeded(deps: AppDeps, attempt: Attempt): Promise<void> {
+  await deps.db.deleteFrom('login_failures').where('key', '=', attempt.accountKey).execute();
+  await deps.db.deleteFrom('login_failures').where('id', '=', attempt.ipRowId).execute();
 }
 
-/** After a successful login the account's counter starts again (the IP's does not). */
-export async function clearAccountFailures(deps: AppDeps, email: string): Promise<void> {
-  await deps.db.deleteFrom('login_failures').where('key', '=', keys(email, '').account).execute();
-}
+export const emailAccount = (email: string) => `email:${email.trim().toLowerCase()}`;
+export const userAccount = (userId: number) => `user:${userId}`;

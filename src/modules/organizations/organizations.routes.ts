@@ -77,12 +77,13 @@ export const organizationsRoutes = [
     schema: {
       params: IdParams,
       body: Type.Object({ user_id: Type.Integer({ minimum: 1 }), role: Type.Union(ROLES.map((r) => Type.Literal(r))) }, { additionalProperties: false }),
-      response: { 200: Type.Object({ id: Type.Integer(), organization: Type.Integer(), user: Type.Integer(), role: Type.String() }, { additionalProperties: false }), 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse },
+      response: { 200: Member, 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse },
     },
     audit: ['membership.role_change'],
     handler: async ({ deps, actor, audit, params, body }) => {
       const m = await changeMemberRole(deps, actor, audit, { orgId: params.id, userId: body.user_id, role: body.role });
-      return { id: m.id, organization: m.organization_id, user: m.user_id, role: m.role };
+      const u = await deps.db.selectFrom('users').select(['id', 'email', 'username', 'first_name', 'last_name', 'last_activity']).where('id', '=', m.user_id).executeTakeFirstOrThrow();
+      return { id: m.id, organization: m.organization_id, role: m.role, user: { ...u, avatar: null } };
     },
   }),
   defineRoute({

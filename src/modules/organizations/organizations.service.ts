@@ -4,6 +4,7 @@
  * the nonce and a keyed hash for lookup. Resetting replaces the nonce: the old link dies at once.
  */
 import type { Transaction } from 'kysely';
+import { containsText } from '../../db/sql-helpers.js';
 import type { AppDeps } from '../../app-deps.js';
 import type { AuditFn } from '../../http/route.js';
 import type { Actor } from '../../http/actor.js';
@@ -92,8 +93,8 @@ export async function listMembers(db: Db, actor: Actor, orgId: number, q: { sear
   if (orgId !== actor.organizationId) throw notFound();
   let base = db.selectFrom('memberships as m').innerJoin('users as u', 'u.id', 'm.user_id').where('m.organization_id', '=', orgId);
   if (q.search) {
-    const like = `%${q.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    base = base.where((eb) => eb.or([eb('u.email', 'like', like), eb('u.username', 'like', like), eb('u.first_name', 'like', like), eb('u.last_name', 'like', like)]));
+    const text = q.search;
+    base = base.where((eb) => eb.or(['u.email', 'u.username', 'u.first_name', 'u.last_name'].map((c) => containsText(c, text))));
   }
   const total = Number((await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
   const window = pageWindow(q, total);

@@ -1,5 +1,6 @@
 /** Projects: create, read, list, change (config changes checked against annotations), delete. */
 import sanitizeHtml from 'sanitize-html';
+import { containsText } from '../../db/sql-helpers.js';
 import type { AppDeps } from '../../app-deps.js';
 import type { Db } from '../../db/database.js';
 import { fromJson, type ProjectRow } from '../../db/schema.js';
@@ -197,7 +198,7 @@ export async function listProjects(db: Db, actor: Actor, q: ListQuery) {
     base = base.where('id', 'in', ids);
   }
   const text = q.title ?? q.search;
-  if (text) base = base.where('title', 'like', `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  if (text) base = base.where(containsText('title', text));
   if (q.filter === 'pinned_only') base = base.where('pinned_at', 'is not', null);
   else if (q.filter === 'exclude_pinned') base = base.where('pinned_at', 'is', null);
   const order = ORDERINGS[q.ordering ?? '-created_at'];

@@ -8,7 +8,9 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../../db/database.js';
 import type { AppDeps } from '../../app-deps.js';
 import { signJwt, verifyJwt, type JwtClaims } from '../../security/jwt.js';
+import { ACTIVE_ROLES, isRole } from '../../authz/permissions.js';
 import { AppError } from '../../http/errors.js';
+import { findUserById, resolveActiveMembership } from '../users/users.repository.js';
 
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -51,6 +53,7 @@ export async function checkRefreshToken(deps: AppDeps, db: Db, refresh: string):
   if (!claims || claims.token_type !== 'refresh') throw invalidToken();
   const row = await db.selectFrom('personal_tokens').select(['revoked_at', 'user_id']).where('jti', '=', claims.jti).executeTakeFirst();
   if (!row || row.revoked_at !== null || row.user_id !== claims.user_id) throw invalidToken();
+  if (!(await isUserActive(db, claims.user_id))) throw invalidToken();
   return claims;
 }
 
@@ -63,12 +66,23 @@ export async function refreshAccessToken(deps: AppDeps, refresh: string): Promis
   return { access: signJwt(deps.secrets.key('jwt'), access).token, jti: claims.jti, userId: claims.user_id };
 }
 
-/** Revokes a personal access token (its access tokens stop working too). Returns its jti. */
-export async function revokePersonalToken(deps: AppDeps, db: Db, refresh: string, userId: number): Promise<string> {
-  const claims = await checkRefreshToken(deps, db, refresh).catch(() => null);
-  if (!claims || claims.user_id !== userId) throw new AppError(404, 'TOKEN_NOT_FOUND', 'Token not found or already revoked');
-  await db.updateTable('personal_tokens').set({ revoked_at: new Date().toISOString() }).where('jti', '=', claims.jti).execute();
-  return claims.jti;
+/**
+ * Revokes one of the user's personal access tokens, named by the token itself or by its `jti`
+ * (the list shows it, so a lost token can still be revoked). Its access tokens stop working too.
+ */
+export async function revokePersonalToken(deps: AppDeps, db: Db, which: { refresh?: string | undefined; jti?: string | undefined }, userId: number): Promise<string> {
+  const jti = which.refresh !== undefined ? (verifyJwt(deps.secrets.key('jwt'), which.refresh)?.jti ?? null) : (which.jti ?? null);
+  const row = jti === null ? undefined : await db.selectFrom('personal_tokens').select(['jti', 'user_id', 'revoked_at']).where('jti', '=', jti).executeTakeFirst();
+  if (!row || row.user_id !== userId || row.revoked_at !== null) throw new AppError(404, 'TOKEN_NOT_FOUND', 'Token not found or already revoked');
+  await db.updateTable('personal_tokens').set({ revoked_at: new Date().toISOString() }).where('jti', '=', row.jti).execute();
+  return row.jti;
+}
+
+/** Whether a user may still authenticate (active, with an active role in their organization). */
+async function isUserActive(db: Db, userId: number): Promise<boolean> {
+  const user = await findUserById(db, userId);
+  const m = user ? await resolveActiveMembership(db, user) : undefined;
+  return !!user && user.is_active === 1 && !!m && isRole(m.role) && ACTIVE_ROLES.includes(m.role);
 }
 
 /** Verifies an access token and that its personal access token is still live; returns the user id and PAT jti. */

@@ -4,7 +4,11 @@ import { ErrorResponse } from '../../http/common-schemas.js';
 import { defineRoute } from '../../http/route.js';
 import { createPersonalToken, listPersonalTokens, refreshAccessToken, revokePersonalToken } from './personal-token.service.js';
 
-const TokenInfo = Type.Object({ token: Type.String(), created_at: Type.String(), expires_at: Type.String() }, { additionalProperties: false });
+const TokenInfo = Type.Object({ jti: Type.String(), token: Type.String(), created_at: Type.String(), expires_at: Type.String() }, { additionalProperties: false });
+const RevokeBody = Type.Union([
+  Type.Object({ refresh: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false }),
+  Type.Object({ jti: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
+]);
 const RefreshBody = Type.Object({ refresh: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false });
 
 export const tokensRoutes = [
@@ -53,14 +57,14 @@ export const tokensRoutes = [
   defineRoute({
     method: 'POST',
     url: '/api/token/blacklist',
-    summary: 'Revoke one of your personal access tokens',
+    summary: 'Revoke one of your personal access tokens (by the token, or by the jti the list shows)',
     tags: ['Tokens'],
     access: 'account.self',
-    schema: { body: RefreshBody, response: { 204: Type.Null(), 404: ErrorResponse } },
+    schema: { body: RevokeBody, response: { 204: Type.Null(), 404: ErrorResponse } },
     audit: ['token.pat_revoke'],
     handler: async ({ deps, actor, audit, body, reply }) => {
       await deps.db.transaction().execute(async (trx) => {
-        const jti = await revokePersonalToken(deps, trx, body.refresh, actor.userId);
+        const jti = await revokePersonalToken(deps, trx, body, actor.userId);
         await audit(trx, { action: 'token.pat_revoke', objectType: 'personal_token', objectId: jti });
       });
       return reply.code(204).send();
@@ -76,7 +80,7 @@ export const tokensRoutes = [
     audit: ['token.pat_rotate'],
     handler: async ({ deps, actor, audit, body }) =>
       deps.db.transaction().execute(async (trx) => {
-        const old = await revokePersonalToken(deps, trx, body.refresh, actor.userId);
+        const old = await revokePersonalToken(deps, trx, { refresh: body.refresh }, actor.userId);
         const t = await createPersonalToken(deps, trx, actor.userId);
         await audit(trx, { action: 'token.pat_rotate', objectType: 'personal_token', objectId: t.jti, changes: { replaced: old } });
         return { refresh: t.token };

@@ -20,7 +20,18 @@ const me = defineRoute({
   handler: async ({ deps, actor }) => {
     const user = await findUserById(deps.db, actor.userId);
     if (!user) throw notFound();
-    return { ...(await userResponse(deps.db, user)), permissions: permissionsOf(actor.role) };
+    const org = await deps.db
+      .selectFrom('organizations as o')
+      .leftJoin('users as c', 'c.id', 'o.created_by_id')
+      .select(['o.title', 'c.email'])
+      .where('o.id', '=', actor.organizationId)
+      .executeTakeFirstOrThrow();
+    return {
+      ...(await userResponse(deps.db, user)),
+      permissions: permissionsOf(actor.role),
+      active_organization_meta: { title: org.title, email: org.email ?? '' },
+      pause: null,
+    };
   },
 });
 

@@ -30,11 +30,24 @@ export const UserResponse = Type.Object(
   { additionalProperties: false },
 );
 
-export const WhoAmIResponse = Type.Composite([UserResponse, Type.Object({ permissions: Type.Array(Type.String()) })], { additionalProperties: false });
+export const WhoAmIResponse = Type.Composite(
+  [
+    UserResponse,
+    Type.Object({
+      permissions: Type.Array(Type.String()),
+      active_organization_meta: Type.Object({ title: Type.String(), email: Type.String() }, { additionalProperties: false }),
+      pause: Type.Null(),
+    }),
+  ],
+  { additionalProperties: false },
+);
 
 const Name = Type.String({ maxLength: 256 });
 export const UserPatchBody = Type.Object(
-  { first_name: Type.Optional(Name), last_name: Type.Optional(Name), username: Type.Optional(Type.String({ minLength: 1, maxLength: 150, pattern: '^[\\w.@+-]+$' })), phone: Type.Optional(Name) },
+  {
+    // Accepted only to answer 405 as Label Studio does: an email never changes through the API.
+    email: Type.Optional(Type.String({ maxLength: 254 })),
+    first_name: Type.Optional(Name), last_name: Type.Optional(Name), username: Type.Optional(Type.String({ minLength: 1, maxLength: 150, pattern: '^[\\w.@+-]+$' })), phone: Type.Optional(Name) },
   { additionalProperties: false },
 );
 
@@ -46,6 +59,8 @@ export const UserCreateBody = Type.Object(
     last_name: Type.Optional(Name),
     phone: Type.Optional(Name),
     password: Type.Optional(Type.String({ maxLength: 1024 })),
+    /** Label Studio's clients send it; it must be the caller's own organization. */
+    active_organization: Type.Optional(Type.Integer()),
   },
   { additionalProperties: false },
 );

@@ -9,6 +9,7 @@ import type { Actor } from '../../http/actor.js';
 import { AppError, forbidden, invalid, notFound } from '../../http/errors.js';
 import type { AuditFn } from '../../http/route.js';
 import { hashPassword, passwordProblems, verifyPassword } from '../../security/passwords.js';
+import { attemptSucceeded, beginAttempt, userAccount } from '../auth/login-throttle.service.js';
 import { deleteUserSessions } from '../auth/sessions.service.js';
 import { deriveApiToken, issueApiToken } from '../tokens/api-token.service.js';
 import { findMembership, findUserByEmail, findUserById, findUserByUsername, insertUserWithMembership, listMembershipsOfUser } from './users.repository.js';
@@ -68,9 +69,15 @@ export interface ProfileChanges {
 }
 
 /** Updates a profile: one's own, or another member's with users.update. Email cannot change here. */
-export async function updateUser(deps: AppDeps, actor: Actor, audit: AuditFn, id: number, changes: ProfileChanges) {
+export async function updateUser(deps: AppDeps, actor: Actor, audit: AuditFn, id: number, changes: ProfileChanges & { email?: string | undefined }) {
+  if (changes.email !== undefined) throw new AppError(405, 'EMAIL_READ_ONLY', 'The email address cannot be changed through this endpoint.');
   const user = await getVisibleUser(deps.db, actor, id);
-  if (id !== actor.userId && !can(actor, 'users.update')) throw forbidden();
+  if (id !== actor.userId) {
+    if (!can(actor, 'users.update')) throw forbidden();
+    // Administrators edit members below them; only the Owner edits Administrators, and nobody else the Owner.
+    const target = await findMembership(deps.db, actor.organizationId, id);
+    if (target?.role === 'OW' || (target?.role === 'AD' && actor.role !== 'OW')) throw forbidden('You cannot edit the profile of a member of equal or higher role.');
+  }
   return deps.db.transaction().execute(async (trx) => {
     if (changes.username !== undefined && changes.username !== user.username) {
       const taken = await findUserByUsername(trx, changes.username);
@@ -98,6 +105,7 @@ export interface CreateUserInput {
   last_name?: string | undefined;
   phone?: string | undefined;
   password?: string | undefined;
+  active_organization?: number | undefined;
 }
 
 /**
@@ -106,6 +114,9 @@ export interface CreateUserInput {
  */
 export async function createUser(deps: AppDeps, actor: Actor, audit: AuditFn, input: CreateUserInput) {
   const email = input.email.trim().toLowerCase();
+  if (input.active_organization !== undefined && input.active_organization !== actor.organizationId) {
+    throw invalid({ active_organization: ['Users are created in your own organization.'] });
+  }
   if (input.password !== undefined) assertPasswordAcceptable(input.password, { email, ...(input.username !== undefined && { username: input.username }) });
   const passwordHash = input.password !== undefined ? await hashPassword(input.password, deps.config.passwords.scryptLogN) : null;
   return deps.db.transaction().execute(async (trx) => {
@@ -127,11 +138,17 @@ export async function createUser(deps: AppDeps, actor: Actor, audit: AuditFn, in
 }
 
 /** Changes the actor's own password after checking the current one; ends their other sessions. */
-export async function changeOwnPassword(deps: AppDeps, actor: Actor, audit: AuditFn, input: { old_password: string; new_password: string }) {
+export async function changeOwnPassword(deps: AppDeps, actor: Actor, audit: AuditFn, source: { ip: string }, input: { old_password: string; new_password: string }) {
   const user = await findUserById(deps.db, actor.userId);
   if (!user) throw notFound();
+  // Guessing the current password through this form is throttled like logins.
+  const attempt = await beginAttempt(deps, userAccount(user.id), source.ip);
   const check = user.password_hash ? await verifyPassword(input.old_password, user.password_hash, deps.config.passwords.scryptLogN) : { ok: false };
-  if (!check.ok) throw invalid({ old_password: ['Current password is not correct.'] });
+  if (!check.ok) {
+    await audit(deps.db, { action: 'auth.password_change_failed', objectType: 'user', objectId: user.id, changes: { reason: 'wrong current password' } });
+    throw invalid({ old_password: ['Current password is not correct.'] });
+  }
+  await attemptSucceeded(deps, attempt);
   assertPasswordAcceptable(input.new_password, { email: user.email, username: user.username }, 'new_password');
   const hash = await hashPassword(input.new_password, deps.config.passwords.scryptLogN);
   await deps.db.transaction().execute(async (trx) => {

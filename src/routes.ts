@@ -1,6 +1,7 @@
 /** Every route of the server, by module. The route meta-test walks this list. */
 import type { AnyRoute } from './http/route.js';
 import { annotationsRoutes } from './modules/annotations/annotations.routes.js';
+import { bulkRoutes } from './modules/annotations/bulk.routes.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { exportsRoutes } from './modules/exports/exports.routes.js';
 import { importRoutes } from './modules/imports/import.routes.js';
@@ -22,4 +23,5 @@ export const allRoutes: readonly AnyRoute[] = [
   ...importRoutes,
   ...exportsRoutes,
   ...annotationsRoutes,
+  ...bulkRoutes,
 ];

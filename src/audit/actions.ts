@@ -38,6 +38,7 @@ export const AUDIT_ACTIONS = [
   'export.download',
   'export.create',
   'export.delete',
+  'upload.delete',
   'view.create',
   'view.update',
   'view.delete',

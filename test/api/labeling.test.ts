@@ -199,6 +199,31 @@ describe.each(DIALECTS)('labeling core on %s', (dialect) => {
     });
   });
 
+  describe('bulk endpoints', () => {
+    it('imports predictions all or nothing, lists model versions, annotates many tasks at once', async () => {
+      const p = await newProject(SENTIMENT);
+      const { task_ids } = (await call(s, 'POST', `/api/projects/${p.id}/import?return_task_ids=true`, { token: manager.token, body: [{ text: 'a' }, { text: 'b' }, { text: 'c' }] })).body;
+      const foreign = await newProject(SENTIMENT);
+      const { task_ids: foreignIds } = (await call(s, 'POST', `/api/projects/${foreign.id}/import?return_task_ids=true`, { token: manager.token, body: [{ text: 'x' }] })).body;
+      const mixed = await call(s, 'POST', `/api/projects/${p.id}/import/predictions`, { token: manager.token, body: [{ task: task_ids[0], result: [choice('Positive')], model_version: 'old' }, { task: foreignIds[0], result: [choice('Positive')] }] });
+      expect(mixed.status).toBe(400);
+      expect(JSON.stringify(mixed.body.validation_errors)).toMatch(new RegExp(`Task ${foreignIds[0]}`));
+      const ok = await call(s, 'POST', `/api/projects/${p.id}/import/predictions`, { token: manager.token, body: [{ task: task_ids[0], result: [choice('Positive')], model_version: 'old' }, { task: task_ids[1], result: [choice('Negative')], model_version: 'new' }] });
+      expect(ok.status).toBe(201);
+      expect(ok.body).toEqual({ created: 2 });
+      expect((await call(s, 'POST', `/api/projects/${p.id}/import/predictions`, { token: annotator.token, body: [{ task: task_ids[0], result: [] }] })).status).toBe(403);
+      const versions = await call(s, 'GET', `/api/projects/${p.id}/model-versions`, { token: manager.token });
+      expect(Object.keys(versions.body)).toEqual(['new', 'old']);
+
+      const bulk = await call(s, 'POST', '/api/annotations/bulk/', { token: annotator.token, body: { project: p.id, selected_items: { all: false, included: task_ids.slice(0, 2) }, result: [choice('Positive')] } });
+      expect(bulk.status).toBe(201);
+      expect(bulk.body).toHaveLength(2);
+      expect((await call(s, 'GET', `/api/tasks/${task_ids[0]}`, { token: manager.token })).body.is_labeled).toBe(true);
+      expect((await call(s, 'POST', '/api/annotations/bulk/', { token: annotator.token, body: { project: p.id, tasks: foreignIds, result: [choice('Positive')] } })).status).toBe(400);
+      expect((await call(s, 'POST', '/api/annotations/bulk/', { token: other.owner.token, body: { project: p.id, tasks: task_ids, result: [choice('Positive')] } })).status).toBe(404);
+    });
+  });
+
   describe('label stream', () => {
     it('hands out tasks in order, skips what the caller did, and ends with 404', async () => {
       const p = await newProject(SENTIMENT);
@@ -288,6 +313,8 @@ describe.each(DIALECTS)('labeling core on %s', (dialect) => {
       const summary = (await res.json()) as { task_count: number; file_upload_ids: number[]; task_ids: number[] };
       expect(summary.task_count).toBe(2);
       expect(summary.file_upload_ids).toHaveLength(2);
+      const listed = await call(s, 'GET', `/api/projects/${p.id}/file-uploads`, { token: manager.token });
+      expect(listed.body.map((f: { id: number }) => f.id).sort()).toEqual([...summary.file_upload_ids].sort());
       const task = await call(s, 'GET', `/api/tasks/${summary.task_ids[1]}`, { token: annotator.token });
       const url = task.body.data.image as string;
       expect(url).toMatch(/^\/data\/upload\/\d+\/[0-9a-f]{12}-evil\.svg$/);

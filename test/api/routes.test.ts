@@ -8,12 +8,15 @@ describe('route declarations', () => {
   it.each(allRoutes.map((r) => [`${r.method} ${r.url}`, r] as const))('%s is complete', (_name, route) => {
     expect(routeDeclarationProblem(route)).toBeNull();
     expect(route.summary.length).toBeGreaterThan(5);
-    for (const schema of Object.values(route.schema.response) as { type?: string; additionalProperties?: unknown }[]) {
-      if (schema.type === 'object' && schema.additionalProperties !== true) expect(schema.additionalProperties).toBe(false);
+    // Objects list their fields and allow no others; maps (patternProperties) and free-form documents are explicit.
+    for (const schema of Object.values(route.schema.response) as { type?: string; additionalProperties?: unknown; patternProperties?: unknown }[]) {
+      if (schema.type === 'object' && schema.additionalProperties !== true && !schema.patternProperties) expect(schema.additionalProperties).toBe(false);
     }
     if (route.schema.body) {
-      const body = route.schema.body as { additionalProperties?: unknown; anyOf?: { additionalProperties?: unknown }[] };
-      for (const variant of body.anyOf ?? [body]) expect(variant.additionalProperties).toBe(false);
+      type S = { additionalProperties?: unknown; anyOf?: S[]; type?: string; items?: S };
+      const body = route.schema.body as S;
+      const objects = (body.type === 'array' ? [body.items!] : (body.anyOf ?? [body])).flatMap((v) => v.anyOf ?? [v]);
+      for (const variant of objects) expect(variant.additionalProperties).toBe(false);
     }
   });
 

@@ -8,6 +8,7 @@ import { pageWindow } from '../../http/common-schemas.js';
 import { invalid, notFound } from '../../http/errors.js';
 import type { AuditFn } from '../../http/route.js';
 import type { LabelConfig } from '../label-config/label-config.parser.js';
+import { dialectOf, parseQueryParam, resolveTaskQuery, taskConditions, taskOrdering } from '../data-manager/task-query.js';
 import { configOf, getProjectRow } from '../projects/projects.service.js';
 import { annotationOut, draftOut, predictionOut, taskOut } from './tasks.mapper.js';
 
@@ -70,19 +71,31 @@ export interface TaskListQuery {
   page?: number | undefined;
   page_size?: number | undefined;
   fields?: string | undefined;
+  /** A data-manager view whose filters and ordering apply. */
+  view?: number | undefined;
+  /** JSON `{filters, ordering, selectedItems}`; each key present overrides the view's. */
+  query?: string | undefined;
 }
 
-/** `GET /api/tasks?project=`: Label Studio's `{tasks, total, total_annotations, total_predictions}`, 404 past the end. */
+/**
+ * `GET /api/tasks?project=`: Label Studio's `{tasks, total, total_annotations, total_predictions}`,
+ * 404 past the end. `view` and `query` filter, select and order the tasks (400 naming a bad
+ * column, operator or value); totals count the filtered tasks.
+ */
 export async function listTasks(db: Db, actor: Actor, q: TaskListQuery) {
   await getProjectRow(db, actor, q.project);
-  const totals = await db
-    .selectFrom('tasks')
+  const d = dialectOf(db);
+  const tq = await resolveTaskQuery(db, q.project, { view: q.view, query: q.query === undefined ? undefined : parseQueryParam(q.query, d) });
+  let base = db.selectFrom('tasks').where('project_id', '=', q.project);
+  for (const condition of taskConditions(tq, d)) base = base.where(condition);
+  const totals = await base
     .select([sql<number>`count(*)`.as('n'), sql<number>`coalesce(sum(total_annotations), 0)`.as('a'), sql<number>`coalesce(sum(total_predictions), 0)`.as('p')])
-    .where('project_id', '=', q.project)
     .executeTakeFirstOrThrow();
   const total = Number(totals.n);
   const w = pageWindow(q, total);
-  const rows = await db.selectFrom('tasks').selectAll().where('project_id', '=', q.project).orderBy('id').limit(w.size).offset(w.offset).execute();
+  let page = base.selectAll();
+  for (const term of taskOrdering(tq, d)) page = page.orderBy(term);
+  const rows = await page.orderBy('id').limit(w.size).offset(w.offset).execute();
   const tasks = rows.map(taskOut);
   if (q.fields === 'all' && rows.length > 0) await addAllFields(db, tasks);
   return { tasks, total, total_annotations: Number(totals.a), total_predictions: Number(totals.p) };

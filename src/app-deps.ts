@@ -1,7 +1,8 @@
-/** What the application is built from: config, database and keys. Tests build it too. */
+/** What the application is built from: config, database, keys and the job runner. Tests build it too. */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config/config.js';
 import type { Db, Dialect } from './db/database.js';
+import type { JobRunner } from './jobs/job-runner.js';
 import type { Secrets } from './security/secret-key.js';
 
 export interface AppDeps {
@@ -10,6 +11,8 @@ export interface AppDeps {
   dialect: Dialect;
   secrets: Secrets;
   version: string;
+  /** Background jobs (export snapshots): enqueue by name; see jobs/job-runner.ts. */
+  jobs: JobRunner;
 }
 
 /** Context handed to services: the app's parts plus a logger. */

@@ -5,6 +5,7 @@
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { openDeps } from './deps.js';
+import { recoverInterruptedJobs } from './jobs/job-definitions.js';
 import { bootstrapInstance } from './modules/auth/bootstrap.service.js';
 
 async function main(): Promise<void> {
@@ -19,6 +20,8 @@ async function main(): Promise<void> {
     throw err;
   }
   const deps = await openDeps(config);
+  // In-process jobs do not survive a restart: fail what the previous process left unfinished.
+  await recoverInterruptedJobs(deps);
   const app = await buildApp(deps);
   const boot = await bootstrapInstance(deps);
   if (boot.createdOwner) app.log.info({ email: boot.createdOwner }, 'created the first Owner from LABEL_STUDIO_USERNAME');

@@ -1,0 +1,46 @@
+/**
+ * Every background job of the server, by name, like routes.ts for routes. A definition gives the
+ * handler (built from the app's dependencies) and, for drivers that lose jobs on restart, how to
+ * mark the work a stopped process left half-done.
+ */
+import type { AppDeps } from '../app-deps.js';
+import { snapshotJob } from '../modules/exports/snapshot.job.js';
+import { InProcessJobRunner } from './in-process-runner.js';
+import type { JobHandler, JobRunner } from './job-runner.js';
+
+/** One kind of job: its name, its handler and its start-up recovery. */
+export interface JobDefinition<P> {
+  name: string;
+  handler(deps: AppDeps): JobHandler<P>;
+  /**
+   * Run at start-up when the driver does not keep jobs across restarts: fails what the previous
+   * process left queued or running (rows it would never finish). Returns how many it marked.
+   */
+  recoverInterrupted?(deps: AppDeps): Promise<number>;
+}
+
+/** The registered job definitions. */
+export const JOB_DEFINITIONS: readonly JobDefinition<any>[] = [snapshotJob];
+
+/**
+ * The server's job runner, with every definition registered. In-process for now (two jobs at
+ * once); a Redis driver chosen by config would be created here instead, callers unchanged.
+ */
+export function createJobRunner(base: Omit<AppDeps, 'jobs'>): JobRunner {
+  const runner = new InProcessJobRunner({ concurrency: 2 });
+  const deps: AppDeps = { ...base, jobs: runner };
+  for (const def of JOB_DEFINITIONS) runner.register(def.name, def.handler(deps));
+  return runner;
+}
+
+/**
+ * Fails the work a previous process left unfinished, when the driver loses jobs on restart.
+ * Call once at server start-up, before serving (not from the CLI, which may run beside a live
+ * server). With several server processes on one database, use a driver that survives restarts.
+ */
+export async function recoverInterruptedJobs(deps: AppDeps): Promise<number> {
+  if (deps.jobs.survivesRestart) return 0;
+  let marked = 0;
+  for (const def of JOB_DEFINITIONS) marked += (await def.recoverInterrupted?.(deps)) ?? 0;
+  return marked;
+}

@@ -10,11 +10,18 @@ import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import secureJson from 'secure-json-parse';
 import type { AppDeps } from './app-deps.js';
+import { registerRequestLog, type RequestLogWriter } from './audit/request-log.js';
 import { handleError } from './http/error-handler.js';
 import { AppError } from './http/errors.js';
 import { loggerOptions } from './http/logging.js';
 import { registerRoutes } from './http/register.js';
 import { allRoutes } from './routes.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    requestLog: RequestLogWriter;
+  }
+}
 
 export interface BuildOptions {
   /** Pino logger options override (tests pass `false` or a silent level). */
@@ -96,6 +103,7 @@ export async function buildApp(deps: AppDeps, opts: BuildOptions = {}): Promise<
     },
   });
 
+  app.decorate('requestLog', registerRequestLog(app, deps.db));
   app.setErrorHandler(handleError);
   const matcher = registerRoutes(app, deps, allRoutes);
   app.setNotFoundHandler((req, reply) => {

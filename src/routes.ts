@@ -1,8 +1,10 @@
 /** Every route of the server, by module. The route meta-test walks this list. */
 import type { AnyRoute } from './http/route.js';
 import { annotationsRoutes } from './modules/annotations/annotations.routes.js';
+import { activityRoutes } from './modules/activity/activity.routes.js';
 import { bulkRoutes } from './modules/annotations/bulk.routes.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
+import { dataManagerRoutes } from './modules/data-manager/data-manager.routes.js';
 import { exportsRoutes } from './modules/exports/exports.routes.js';
 import { importRoutes } from './modules/imports/import.routes.js';
 import { organizationsRoutes } from './modules/organizations/organizations.routes.js';
@@ -18,10 +20,12 @@ export const allRoutes: readonly AnyRoute[] = [
   ...usersRoutes,
   ...tokensRoutes,
   ...organizationsRoutes,
+  ...activityRoutes,
   ...projectsRoutes,
   ...tasksRoutes,
   ...importRoutes,
   ...exportsRoutes,
+  ...dataManagerRoutes,
   ...annotationsRoutes,
   ...bulkRoutes,
 ];

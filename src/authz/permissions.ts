@@ -52,6 +52,8 @@ export const PERMISSIONS = [
   'annotation.create',
   /** Change or delete other users' annotations. */
   'annotation.change_any',
+  /** Read and export the organization's audit and activity logs. */
+  'audit.view',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -67,7 +69,7 @@ const MANAGER = [
   'project.export',
   'annotation.change_any',
 ] as const satisfies readonly Permission[];
-const ADMIN = [...MANAGER, 'members.change_role', 'users.create', 'users.update', 'invite.manage'] as const;
+const ADMIN = [...MANAGER, 'members.change_role', 'users.create', 'users.update', 'invite.manage', 'audit.view'] as const;
 
 /**
  * What each role grants. Label Studio Enterprise's published matrix is the baseline: see the

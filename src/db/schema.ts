@@ -225,6 +225,24 @@ export interface ExportSnapshotsTable {
   finished_at: Timestamp | null;
 }
 
+export interface RequestLogsTable {
+  id: Generated<number>;
+  created_at: Timestamp;
+  organization_id: number | null;
+  user_id: number | null;
+  email: string;
+  auth_method: string;
+  method: string;
+  url: string;
+  status: number;
+  duration_ms: number;
+  ip: string;
+  user_agent: string;
+  referer: string;
+  project_id: number | null;
+  request_id: string;
+}
+
 /** Parses a JSON column value read from either dialect. */
 export function fromJson<T = unknown>(value: unknown): T {
   return (typeof value === 'string' ? JSON.parse(value) : value) as T;
@@ -247,6 +265,7 @@ export interface Database {
   drafts: DraftsTable;
   task_locks: TaskLocksTable;
   export_snapshots: ExportSnapshotsTable;
+  request_logs: RequestLogsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -259,3 +278,26 @@ export type AnnotationRow = Selectable<AnnotationsTable>;
 export type PredictionRow = Selectable<PredictionsTable>;
 export type DraftRow = Selectable<DraftsTable>;
 export type { ColumnType };
+
+/** A saved data-manager view (a tab): title, filters, ordering and column settings in `data`. */
+export interface DmViewsTable {
+  id: Generated<number>;
+  project_id: number;
+  /** Who made it; null once that user is deleted. */
+  user_id: number | null;
+  /** Position of the tab, left to right. */
+  order: Generated<number>;
+  /** JSON: `{title, filters: {conjunction, items}, ordering, hiddenColumns, …}`, filters validated on save. */
+  data: Json;
+  /** JSON: `{all, included | excluded}` or null. */
+  selected_items: ColumnType<unknown, string | null, string | null>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** Declaration merging adds the data manager's table to the database type (append-only here). */
+export interface Database {
+  dm_views: DmViewsTable;
+}
+
+export type DmViewRow = Selectable<DmViewsTable>;

@@ -5,8 +5,12 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001-foundation.js';
 import * as m0002 from './0002-labeling-core.js';
+import * as m0003 from './0003-data-manager.js';
+import * as m0004 from './0004-request-log.js';
 
 export const migrations: Record<string, Migration> = {
   '0001-foundation': m0001,
   '0002-labeling-core': m0002,
+  '0003-data-manager': m0003,
+  '0004-request-log': m0004,
 };

@@ -1,0 +1,83 @@
+/**
+ * The raw request log, as Label Studio keeps it: method, URL (secrets masked), status, duration,
+ * user, IP and user agent of every API request. Entries are buffered and written in batches
+ * (every second, or every 200 entries) so logging never sits on a request's path; the semantic
+ * audit events (recorder.ts) are the transactional record, joined to these by request id.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Db } from '../db/database.js';
+import type { Insertable } from 'kysely';
+import type { RequestLogsTable } from '../db/schema.js';
+import { maskUrl } from '../http/logging.js';
+
+const FLUSH_MS = 1000;
+const FLUSH_AT = 200;
+const LOGGED = /^\/(api|data)\//;
+const PROJECT_IN_URL = /^\/api\/projects\/(\d+)(\/|\?|$)/;
+
+/** Buffers request-log entries and writes them in batches. */
+export class RequestLogWriter {
+  private buffer: Insertable<RequestLogsTable>[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly db: Db,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  /** Queues one entry. */
+  push(entry: Insertable<RequestLogsTable>): void {
+    this.buffer.push(entry);
+    if (this.buffer.length >= FLUSH_AT) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS).unref();
+  }
+
+  /** Writes what is buffered (tests call it to read their own requests back). */
+  async flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.buffer;
+    this.buffer = [];
+    this.writing = this.writing.then(async () => {
+      if (batch.length === 0) return;
+      try {
+        await this.db.insertInto('request_logs').values(batch).execute();
+      } catch (err) {
+        this.onError(err);
+      }
+    });
+    return this.writing;
+  }
+}
+
+function entryOf(req: FastifyRequest, reply: FastifyReply): Insertable<RequestLogsTable> {
+  const actor = req.actor;
+  const project = PROJECT_IN_URL.exec(req.url)?.[1];
+  return {
+    created_at: new Date().toISOString(),
+    organization_id: actor?.organizationId ?? null,
+    user_id: actor?.userId ?? null,
+    email: actor?.email ?? '',
+    auth_method: actor?.authMethod ?? 'anonymous',
+    method: req.method,
+    url: maskUrl(req.url).slice(0, 1024),
+    status: reply.statusCode,
+    duration_ms: Math.round(reply.elapsedTime),
+    ip: req.ip,
+    user_agent: String(req.headers['user-agent'] ?? '').slice(0, 512),
+    referer: maskUrl(String(req.headers.referer ?? '')).slice(0, 1024),
+    project_id: project === undefined ? null : Number(project),
+    request_id: String(req.id),
+  };
+}
+
+/** Logs every /api and /data request of the app; flushes when the app closes. */
+export function registerRequestLog(app: FastifyInstance, db: Db): RequestLogWriter {
+  const writer = new RequestLogWriter(db, (err) => app.log.error({ err }, 'request log write failed'));
+  app.addHook('onResponse', async (req, reply) => {
+    if (LOGGED.test(req.url)) writer.push(entryOf(req, reply));
+  });
+  app.addHook('onClose', async () => writer.flush());
+  return writer;
+}

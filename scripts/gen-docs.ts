@@ -1,10 +1,23 @@
 /**
- * Regenerates `.env.example` and the README's configuration table from the config schema, so
- * the documentation lists exactly the settings the server reads (config.test.ts checks it).
- * Run: npm run docs:env
+ * Regenerates the generated parts of the docs: `.env.example` and the README's configuration
+ * table from the config schema, and the role table in docs/security.md from the permission table
+ * (tests check both stay in step). Run: npm run docs
  */
 import fs from 'node:fs';
+import { PERMISSIONS } from '../src/authz/permissions.js';
+import { roleTable } from '../src/authz/role-table.js';
 import { envSchema } from '../src/config/config.js';
+
+/** Replaces the text between `<!-- name:start -->` and `<!-- name:end -->` in a file. */
+function replaceBetween(file: string, name: string, body: string): void {
+  const text = fs.readFileSync(file, 'utf8');
+  const start = `<!-- ${name}:start -->`;
+  const end = `<!-- ${name}:end -->`;
+  const i = text.indexOf(start);
+  const j = text.indexOf(end);
+  if (i === -1 || j === -1) throw new Error(`${file} lacks the ${name} markers`);
+  fs.writeFileSync(file, `${text.slice(0, i + start.length)}\n${body}\n${text.slice(j)}`);
+}
 
 const example = [
   '# Labelvault settings. Every variable is optional; the value shown is the default.',
@@ -22,12 +35,7 @@ for (const [name, schema] of Object.entries(envSchema.shape) as [string, { descr
   rows.push(`| \`${name}\` | ${def === undefined ? '(unset)' : `\`${def}\``} | ${desc.replace(/\|/g, '\\|')} |`);
 }
 fs.writeFileSync('.env.example', example.join('\n'));
-const readme = fs.readFileSync('README.md', 'utf8');
-const start = '<!-- config-table:start -->';
-const end = '<!-- config-table:end -->';
-const table = ['| Variable | Default | Meaning |', '| --- | --- | --- |', ...rows].join('\n');
-const i = readme.indexOf(start);
-const j = readme.indexOf(end);
-if (i === -1 || j === -1) throw new Error('README.md lacks the config-table markers');
-fs.writeFileSync('README.md', `${readme.slice(0, i + start.length)}\n${table}\n${readme.slice(j)}`);
-process.stdout.write(`documented ${rows.length} settings\n`);
+replaceBetween('README.md', 'config-table', ['| Variable | Default | Meaning |', '| --- | --- | --- |', ...rows].join('\n'));
+
+replaceBetween('docs/security.md', 'role-table', roleTable());
+process.stdout.write(`documented ${rows.length} settings and ${PERMISSIONS.length} permissions\n`);

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { roleTable } from '../authz/role-table.js';
 import { ConfigError, envSchema, loadConfig } from './config.js';
 
 const problemsOf = (env: Record<string, string>) => {
@@ -47,6 +48,11 @@ describe('config', () => {
     expect(problemsOf({ TRUST_PROXY: 'true' }).join()).toMatch(/TRUST_PROXY/);
     expect(loadConfig({ TRUST_PROXY: '1' }).server.trustProxy).toBe(1);
     expect(loadConfig({ TRUST_PROXY: '10.0.0.1, 10.0.0.2' }).server.trustProxy).toEqual(['10.0.0.1', '10.0.0.2']);
+  });
+
+  it('keeps the generated role table in docs/security.md in step with the permission table', () => {
+    const doc = fs.readFileSync(new URL('../../docs/security.md', import.meta.url), 'utf8');
+    expect(doc, 'run npm run docs').toContain(roleTable());
   });
 
   it('documents every variable in .env.example and the README', () => {

@@ -2,7 +2,14 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { AppError } from './errors.js';
 
-export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) }, { additionalProperties: false });
+/** A database id: positive and within PostgreSQL's integer range (larger values would be a 500 there). */
+export const Id = (opts: { description?: string } = {}) => Type.Integer({ minimum: 1, maximum: 2_147_483_647, ...opts });
+/** A list of ids in a body. */
+export const Ids = (maxItems = 100_000) => Type.Array(Id(), { maxItems });
+/** Seconds of work or a model score: finite and bounded, so every database stores it exactly. */
+export const Measure = (opts: { minimum?: number; maximum?: number } = {}) => Type.Number({ minimum: -1e12, maximum: 1e12, ...opts });
+
+export const IdParams = Type.Object({ id: Id() }, { additionalProperties: false });
 
 export const ErrorResponse = Type.Object(
   {

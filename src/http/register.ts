@@ -60,6 +60,27 @@ function refuseCrossSiteForm(req: FastifyRequest): void {
   if (type !== 'application/json') throw new AppError(415, 'JSON_ONLY', 'Send this request as application/json.');
 }
 
+type SchemaNode = { type?: string; anyOf?: SchemaNode[]; properties?: Record<string, SchemaNode> };
+
+/** The query parameters a schema declares as booleans. */
+function booleanKeys(schema: unknown): string[] {
+  const props = (schema as SchemaNode | undefined)?.properties ?? {};
+  return Object.entries(props)
+    .filter(([, p]) => p.type === 'boolean' || p.anyOf?.some((x) => x.type === 'boolean'))
+    .map(([k]) => k);
+}
+
+const BOOLEAN_WORDS: Record<string, string> = { true: 'true', false: 'false', '1': 'true', '0': 'false', yes: 'true', no: 'false' };
+
+/** Rewrites True/False/1/0 (any case) to the true/false the schema validator accepts. */
+function normaliseQueryBooleans(query: Record<string, unknown> | undefined, keys: string[]): void {
+  if (!query) return;
+  for (const k of keys) {
+    const v = query[k];
+    if (typeof v === 'string' && BOOLEAN_WORDS[v.toLowerCase()]) query[k] = BOOLEAN_WORDS[v.toLowerCase()];
+  }
+}
+
 function checkCsrf(deps: AppDeps, req: FastifyRequest, sessionTokenHash: string): void {
   const given = req.headers[CSRF_HEADER];
   const expected = deps.secrets.mac('csrf', sessionTokenHash);
@@ -78,6 +99,7 @@ export function registerRoutes(app: FastifyInstance, deps: AppDeps, routes: read
     matcher.on(def.method, def.url, () => undefined);
     if (def.method === 'GET') matcher.on('HEAD', def.url, () => undefined);
     const isPublic = typeof def.access === 'object';
+    const boolKeys = booleanKeys(def.schema.querystring);
     app.route({
       method: def.method,
       url: def.url,
@@ -91,11 +113,15 @@ export function registerRoutes(app: FastifyInstance, deps: AppDeps, routes: read
         response: def.schema.response,
         ...(!isPublic && { security: [{ Token: [] }, { Bearer: [] }, { Session: [] }] }),
       },
-      // Label Studio's clients POST some bodies empty and without a content type: that is `{}`.
+      // Label Studio's clients POST some bodies empty and without a content type: that is `{}`;
+      // Python clients write query booleans as True/False or 1/0.
       preValidation: async (req) => {
         if (req.body === undefined && def.schema.body) req.body = {};
+        normaliseQueryBooleans(req.query as Record<string, unknown>, boolKeys);
       },
-      preHandler: async (req, reply) => {
+      // Who is calling is settled before the body is even read: an anonymous or unauthorised
+      // request is refused without its body being parsed or validated.
+      onRequest: async (req, reply) => {
         if (isPublic) {
           if (UNSAFE.has(def.method)) refuseCrossSiteForm(req);
           req.actor = (await authenticate(deps, req, reply).catch(() => null))?.actor ?? null;

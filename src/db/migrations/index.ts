@@ -7,10 +7,12 @@ import * as m0001 from './0001-foundation.js';
 import * as m0002 from './0002-labeling-core.js';
 import * as m0003 from './0003-data-manager.js';
 import * as m0004 from './0004-request-log.js';
+import * as m0005 from './0005-double-precision.js';
 
 export const migrations: Record<string, Migration> = {
   '0001-foundation': m0001,
   '0002-labeling-core': m0002,
   '0003-data-manager': m0003,
   '0004-request-log': m0004,
+  '0005-double-precision': m0005,
 };

@@ -1,7 +1,7 @@
 /** The activity log (Label Studio Enterprise's /api/activity-logs) and the audit events. */
 import { Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
-import { ErrorResponse, PagingQuery, Paginated, pageEnvelope, pageWindow } from '../../http/common-schemas.js';
+import { ErrorResponse, Id, pageEnvelope, pageWindow, Paginated, PagingQuery } from '../../http/common-schemas.js';
 import { defineRoute } from '../../http/route.js';
 import { eventOut, eventsQuery, exportEvents, listActivity } from './activity.service.js';
 
@@ -10,8 +10,8 @@ const EventFilters = {
   action: Str(100),
   object_type: Str(100),
   object_id: Str(100),
-  user: Type.Optional(Type.Integer({ minimum: 1 })),
-  project: Type.Optional(Type.Integer({ minimum: 1 })),
+  user: Type.Optional(Id()),
+  project: Type.Optional(Id()),
   start_date: Str(40),
   end_date: Str(40),
 };
@@ -69,9 +69,9 @@ export const activityRoutes = [
       querystring: Type.Object(
         {
           ...PagingQuery,
-          user: Type.Optional(Type.Integer({ minimum: 1 })),
-          project: Type.Optional(Type.Integer({ minimum: 1 })),
-          workspace: Type.Optional(Type.Integer({ minimum: 1 })),
+          user: Type.Optional(Id()),
+          project: Type.Optional(Id()),
+          workspace: Type.Optional(Id()),
           method: Type.Optional(Type.Union(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'all'].map((m) => Type.Literal(m)))),
           start_date: Str(40),
           end_date: Str(40),

@@ -1,13 +1,13 @@
 /** Annotations, drafts and predictions (Label Studio's paths and shapes). */
 import { Type } from '@sinclair/typebox';
-import { ErrorResponse, IdParams, NoContent } from '../../http/common-schemas.js';
+import { ErrorResponse, Id, IdParams, NoContent } from '../../http/common-schemas.js';
 import { defineRoute } from '../../http/route.js';
 import { AnnotationBody, AnnotationResponse, DraftBody, DraftResponse, PredictionBody, PredictionPatchBody, PredictionResponse } from '../tasks/tasks.schemas.js';
 import { createAnnotation, deleteAnnotation, getAnnotation, listTaskAnnotations, updateAnnotation } from './annotations.service.js';
 import { createDraft, deleteDraft, getDraft, listTaskDrafts, updateDraft } from './drafts.service.js';
 import { createPrediction, deletePrediction, getPrediction, listPredictions, updatePrediction } from './predictions.service.js';
 
-const TaskAnnotationParams = Type.Object({ id: Type.Integer({ minimum: 1 }), annotation: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });
+const TaskAnnotationParams = Type.Object({ id: Id(), annotation: Id() }, { additionalProperties: false });
 const Refused = { 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
 
 export const annotationsRoutes = [
@@ -134,7 +134,7 @@ export const annotationsRoutes = [
     tags: ['Predictions'],
     access: 'project.view',
     schema: {
-      querystring: Type.Object({ task: Type.Optional(Type.Integer({ minimum: 1 })), project: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }),
+      querystring: Type.Object({ task: Type.Optional(Id()), project: Type.Optional(Id()) }, { additionalProperties: false }),
       response: { 200: Type.Array(PredictionResponse), 400: ErrorResponse, 404: ErrorResponse },
     },
     audit: null,

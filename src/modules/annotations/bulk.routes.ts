@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Type } from '@sinclair/typebox';
-import { ErrorResponse, IdParams, NoContent } from '../../http/common-schemas.js';
+import { ErrorResponse, Id, IdParams, Ids, Measure, NoContent } from '../../http/common-schemas.js';
 import { defineRoute } from '../../http/route.js';
 import { uploadDir } from '../imports/uploads.service.js';
 import { getProjectRow } from '../projects/projects.service.js';
@@ -10,7 +10,6 @@ import { bulkAnnotate, importPredictions, modelVersions } from './bulk.service.j
 
 const Result = Type.Array(Type.Unknown(), { maxItems: 10_000 });
 const Refused = { 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
-const Ids = Type.Array(Type.Integer({ minimum: 1 }), { maxItems: 100_000 });
 
 export const bulkRoutes = [
   defineRoute({
@@ -23,7 +22,7 @@ export const bulkRoutes = [
       params: IdParams,
       body: Type.Array(
         Type.Object(
-          { task: Type.Integer({ minimum: 1 }), result: Result, score: Type.Optional(Type.Union([Type.Number(), Type.Null()])), model_version: Type.Optional(Type.String({ maxLength: 255 })) },
+          { task: Id(), result: Result, score: Type.Optional(Type.Union([Measure(), Type.Null()])), model_version: Type.Optional(Type.String({ maxLength: 255 })) },
           { additionalProperties: false },
         ),
         { minItems: 1, maxItems: 100_000 },
@@ -42,11 +41,11 @@ export const bulkRoutes = [
     schema: {
       body: Type.Object(
         {
-          project: Type.Optional(Type.Integer({ minimum: 1 })),
-          tasks: Type.Optional(Ids),
-          selected_items: Type.Optional(Type.Object({ all: Type.Boolean(), included: Type.Optional(Ids), excluded: Type.Optional(Ids) }, { additionalProperties: false })),
+          project: Type.Optional(Id()),
+          tasks: Type.Optional(Ids()),
+          selected_items: Type.Optional(Type.Object({ all: Type.Boolean(), included: Type.Optional(Ids()), excluded: Type.Optional(Ids()) }, { additionalProperties: false })),
           result: Result,
-          lead_time: Type.Optional(Type.Union([Type.Number({ minimum: 0 }), Type.Null()])),
+          lead_time: Type.Optional(Type.Union([Measure({ minimum: 0 }), Type.Null()])),
           was_cancelled: Type.Optional(Type.Boolean()),
         },
         { additionalProperties: false },

@@ -3,13 +3,13 @@
  * `/api/projects/{id}/summary`), read from its published OpenAPI description. The schemas check
  * shapes; filters.ts checks meaning (known columns and operators) and names the faulty item.
  */
+import { Id } from '../../http/common-schemas.js';
 import { Type } from '@sinclair/typebox';
 import { ProjectResponse } from '../projects/projects.schemas.js';
 import { MAX_FILTER_ITEMS, MAX_ORDERING } from './filters.js';
 import { MAX_SELECTED_IDS } from './task-query.js';
 
-const Id = Type.Integer({ minimum: 1, maximum: 2_147_483_647 });
-const TaskId = Type.Integer({ minimum: 1 });
+const TaskId = Id();
 
 /** One filter item; `child_filters` is echoed empty and accepted only empty. */
 export const FilterItemSchema = Type.Object(
@@ -59,7 +59,7 @@ export const ViewDataSchema = Type.Object(
 /** Body of view create / PATCH / PUT. */
 export const ViewBody = Type.Object(
   {
-    project: Type.Optional(Id),
+    project: Type.Optional(Id()),
     data: Type.Optional(ViewDataSchema),
     order: Type.Optional(Type.Integer({ minimum: -2_147_483_648, maximum: 2_147_483_647 })),
     selected_items: Type.Optional(Type.Union([SelectedItemsSchema, Type.Null()])),
@@ -82,7 +82,7 @@ export const ViewResponse = Type.Object(
 );
 
 /** `?project=<id>`. */
-export const ProjectQuery = Type.Object({ project: Id }, { additionalProperties: false });
+export const ProjectQuery = Type.Object({ project: Id() }, { additionalProperties: false });
 
 /** The confirmation an action asks for in the UI. */
 export const ActionDialog = Type.Object(
@@ -112,8 +112,8 @@ export const ActionListItem = Type.Object(
 export const ActionQuery = Type.Object(
   {
     id: Type.String({ maxLength: 100 }),
-    project: Id,
-    view: Type.Optional(Id),
+    project: Id(),
+    view: Type.Optional(Id()),
   },
   { additionalProperties: false },
 );
@@ -124,9 +124,9 @@ export const ActionBody = Type.Object(
     selectedItems: Type.Optional(SelectedItemsSchema),
     filters: Type.Optional(Type.Union([FiltersSchema, Type.Null()])),
     ordering: Type.Optional(OrderingSchema),
-    project: Type.Optional(Id),
+    project: Type.Optional(Id()),
     /** delete_tasks_annotations: only this annotator's annotations and drafts. */
-    annotator: Type.Optional(Type.Union([Id, Type.Null()])),
+    annotator: Type.Optional(Type.Union([Id(), Type.Null()])),
     /** predictions_to_annotations: only predictions of this model version (or these). */
     model_version: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Array(Type.String({ maxLength: 255 }), { maxItems: 100 }), Type.Null()])),
   },

@@ -3,7 +3,7 @@
  * member); creating, changing and deleting views needs `task.change` (Managers and above).
  */
 import { Type } from '@sinclair/typebox';
-import { ErrorResponse, IdParams, NoContent } from '../../http/common-schemas.js';
+import { ErrorResponse, Id, IdParams, NoContent } from '../../http/common-schemas.js';
 import { defineRoute } from '../../http/route.js';
 import { ProjectQuery, ViewBody, ViewResponse } from './data-manager.schemas.js';
 import { createView, deleteView, getView, listViews, resetViews, updateView } from './views.service.js';
@@ -11,7 +11,7 @@ import { createView, deleteView, getView, listViews, resetViews, updateView } fr
 const Refused = { 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
 // Label Studio's UI repeats the project (and what triggered the change) in the query string.
 const ChangeQuery = Type.Object(
-  { project: Type.Optional(Type.Integer({ minimum: 1 })), interaction: Type.Optional(Type.String({ maxLength: 50 })) },
+  { project: Type.Optional(Id()), interaction: Type.Optional(Type.String({ maxLength: 50 })) },
   { additionalProperties: false },
 );
 

@@ -4,7 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
-import { ErrorResponse, IdParams, NoContent } from '../../http/common-schemas.js';
+import { ErrorResponse, Id, IdParams, Ids, NoContent } from '../../http/common-schemas.js';
 import { defineRoute } from '../../http/route.js';
 import { configOf, getProjectRow } from '../projects/projects.service.js';
 import { attachmentName, CONTENT_TYPES, exportChunks, formatNamed } from './exports.service.js';
@@ -22,7 +22,7 @@ import {
 } from './snapshots.schemas.js';
 import { convertSnapshot, createSnapshot, deleteSnapshot, downloadSnapshot, getSnapshot, listSnapshots } from './snapshots.service.js';
 
-const ids = Type.Union([Type.Array(Type.Integer({ minimum: 1 }), { maxItems: 100_000 }), Type.Integer({ minimum: 1 })]);
+const ids = Type.Union([Ids(100_000), Id()]);
 
 export const exportsRoutes = [
   defineRoute({

@@ -1,6 +1,6 @@
 /** Organizations, memberships and the invite link (Label Studio's paths and shapes). */
 import { Type } from '@sinclair/typebox';
-import { ErrorResponse, IdParams, PagingQuery, Paginated, pageEnvelope } from '../../http/common-schemas.js';
+import { ErrorResponse, Id, IdParams, pageEnvelope, Paginated, PagingQuery } from '../../http/common-schemas.js';
 import { defineRoute } from '../../http/route.js';
 import { ROLES } from '../../authz/permissions.js';
 import { changeMemberRole, getInvite, getOrganization, listMembers, listOrganizationsOf, resetInvite } from './organizations.service.js';
@@ -76,7 +76,7 @@ export const organizationsRoutes = [
     access: 'members.change_role',
     schema: {
       params: IdParams,
-      body: Type.Object({ user_id: Type.Integer({ minimum: 1 }), role: Type.Union(ROLES.map((r) => Type.Literal(r))) }, { additionalProperties: false }),
+      body: Type.Object({ user_id: Id(), role: Type.Union(ROLES.map((r) => Type.Literal(r))) }, { additionalProperties: false }),
       response: { 200: Member, 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse },
     },
     audit: ['membership.role_change'],

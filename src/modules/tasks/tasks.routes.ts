@@ -1,9 +1,10 @@
 /** Tasks (Label Studio's /api/tasks and /api/projects/{id}/tasks). */
 import { Type } from '@sinclair/typebox';
-import { ErrorResponse, IdParams, NoContent, PagingQuery } from '../../http/common-schemas.js';
+import { ErrorResponse, Id, IdParams, NoContent, PagingQuery } from '../../http/common-schemas.js';
 import { defineRoute } from '../../http/route.js';
 import { TaskPatchBody, TaskResponse } from './tasks.schemas.js';
 import { nextTask } from './label-stream.service.js';
+import { createTask, deleteAllTasks } from './project-tasks.service.js';
 import { deleteTask, getTaskDetail, listProjectTasks, listTasks, updateTask } from './tasks.service.js';
 
 const TaskList = Type.Object(
@@ -22,7 +23,7 @@ export const tasksRoutes = [
       querystring: Type.Object(
         {
           ...PagingQuery,
-          project: Type.Integer({ minimum: 1 }),
+          project: Id(),
           fields: Type.Optional(Type.Union([Type.Literal('all'), Type.Literal('task_only')])),
           view: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_147_483_647 })),
           query: Type.Optional(Type.String({ maxLength: 100_000 })),
@@ -93,5 +94,31 @@ export const tasksRoutes = [
     schema: { params: IdParams, response: { 200: TaskResponse, 404: ErrorResponse } },
     audit: null,
     handler: async ({ deps, actor, params }) => nextTask(deps, actor, params.id),
+  }),
+  defineRoute({
+    method: 'POST',
+    url: '/api/tasks',
+    summary: 'Create one task in a project (`{project, data, meta}`)',
+    tags: ['Tasks'],
+    access: 'task.import',
+    schema: {
+      body: Type.Object({ project: Id(), data: Type.Record(Type.String(), Type.Unknown()), meta: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }, { additionalProperties: false }),
+      response: { 201: TaskResponse, 400: ErrorResponse, 403: ErrorResponse },
+    },
+    audit: ['task.import'],
+    handler: async ({ deps, actor, audit, body, reply }) => reply.code(201).send(await createTask(deps, actor, audit, body)),
+  }),
+  defineRoute({
+    method: 'DELETE',
+    url: '/api/projects/:id/tasks',
+    summary: 'Delete all tasks of a project, with their annotations and predictions',
+    tags: ['Tasks'],
+    access: 'task.change',
+    schema: { params: IdParams, response: { 204: NoContent, 404: ErrorResponse } },
+    audit: ['task.bulk_delete'],
+    handler: async ({ deps, actor, audit, params, reply }) => {
+      await deleteAllTasks(deps, actor, audit, params.id);
+      return reply.code(204).send();
+    },
   }),
 ];

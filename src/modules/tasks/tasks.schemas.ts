@@ -1,4 +1,5 @@
 /** Label Studio's task, annotation, prediction and draft shapes. */
+import { Id, Measure } from '../../http/common-schemas.js';
 import { Type } from '@sinclair/typebox';
 
 const Obj = Type.Record(Type.String(), Type.Unknown());
@@ -16,7 +17,7 @@ export const AnnotationResponse = Type.Object(
     created_ago: Type.String(),
     was_cancelled: Type.Boolean(),
     ground_truth: Type.Boolean(),
-    lead_time: Type.Union([Type.Number(), Type.Null()]),
+    lead_time: Type.Union([Measure(), Type.Null()]),
     result_count: Type.Integer(),
     unique_id: Type.String(),
     import_id: Nullable(Type.Integer()),
@@ -38,7 +39,7 @@ export const PredictionResponse = Type.Object(
     task: Type.Integer(),
     project: Type.Integer(),
     result: Result,
-    score: Type.Union([Type.Number(), Type.Null()]),
+    score: Type.Union([Measure(), Type.Null()]),
     model_version: Type.String(),
     created_ago: Type.String(),
     created_at: Type.String(),
@@ -54,7 +55,7 @@ export const DraftResponse = Type.Object(
     annotation: Nullable(Type.Integer()),
     user: Type.Integer(),
     result: Result,
-    lead_time: Type.Union([Type.Number(), Type.Null()]),
+    lead_time: Type.Union([Measure(), Type.Null()]),
     was_postponed: Type.Boolean(),
     created_ago: Type.String(),
     created_at: Type.String(),
@@ -88,8 +89,8 @@ export const TaskResponse = Type.Object(
     annotators: Type.Optional(Type.Array(Type.Integer())),
     annotations_results: Type.Optional(Type.String()),
     predictions_results: Type.Optional(Type.String()),
-    predictions_score: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
-    avg_lead_time: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
+    predictions_score: Type.Optional(Type.Union([Measure(), Type.Null()])),
+    avg_lead_time: Type.Optional(Type.Union([Measure(), Type.Null()])),
   },
   { additionalProperties: false },
 );
@@ -99,12 +100,12 @@ export const TaskPatchBody = Type.Object({ data: Type.Optional(Obj), meta: Type.
 export const AnnotationBody = Type.Object(
   {
     result: Type.Optional(Result),
-    lead_time: Type.Optional(Type.Union([Type.Number({ minimum: 0 }), Type.Null()])),
+    lead_time: Type.Optional(Type.Union([Measure({ minimum: 0 }), Type.Null()])),
     was_cancelled: Type.Optional(Type.Boolean()),
     ground_truth: Type.Optional(Type.Boolean()),
-    draft_id: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
-    parent_prediction: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
-    parent_annotation: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
+    draft_id: Type.Optional(Type.Union([Id(), Type.Null()])),
+    parent_prediction: Type.Optional(Type.Union([Id(), Type.Null()])),
+    parent_annotation: Type.Optional(Type.Union([Id(), Type.Null()])),
     last_action: Type.Optional(Type.Union([Type.String({ maxLength: 50 }), Type.Null()])),
     // Label Studio's clients may repeat where the annotation belongs; it must match the URL.
     task: Type.Optional(Type.Integer()),
@@ -115,9 +116,9 @@ export const AnnotationBody = Type.Object(
 
 export const PredictionBody = Type.Object(
   {
-    task: Type.Integer({ minimum: 1 }),
+    task: Id(),
     result: Result,
-    score: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
+    score: Type.Optional(Type.Union([Measure(), Type.Null()])),
     model_version: Type.Optional(Type.String({ maxLength: 255 })),
   },
   { additionalProperties: false },
@@ -128,7 +129,7 @@ export const PredictionPatchBody = Type.Partial(Type.Omit(PredictionBody, ['task
 export const DraftBody = Type.Object(
   {
     result: Type.Optional(Result),
-    lead_time: Type.Optional(Type.Union([Type.Number({ minimum: 0 }), Type.Null()])),
+    lead_time: Type.Optional(Type.Union([Measure({ minimum: 0 }), Type.Null()])),
     was_postponed: Type.Optional(Type.Boolean()),
     task: Type.Optional(Type.Integer()),
     annotation: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),

@@ -12,6 +12,7 @@ import secureJson from 'secure-json-parse';
 import type { AppDeps } from './app-deps.js';
 import { registerRequestLog, type RequestLogWriter } from './audit/request-log.js';
 import { handleError } from './http/error-handler.js';
+import { registerUsage, type UsageCollector } from './modules/usage/usage-collector.js';
 import { AppError } from './http/errors.js';
 import { loggerOptions } from './http/logging.js';
 import { registerRoutes } from './http/register.js';
@@ -20,6 +21,8 @@ import { allRoutes } from './routes.js';
 declare module 'fastify' {
   interface FastifyInstance {
     requestLog: RequestLogWriter;
+    /** Null when COLLECT_ANALYTICS=false: nothing is counted. */
+    usage: UsageCollector | null;
   }
 }
 
@@ -104,6 +107,7 @@ export async function buildApp(deps: AppDeps, opts: BuildOptions = {}): Promise<
   });
 
   app.decorate('requestLog', registerRequestLog(app, deps.db));
+  app.decorate('usage', registerUsage(app, deps.db, deps.config.usage.collect));
   app.setErrorHandler(handleError);
   const matcher = registerRoutes(app, deps, allRoutes);
   app.setNotFoundHandler((req, reply) => {

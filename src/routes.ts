@@ -12,6 +12,7 @@ import { projectsRoutes } from './modules/projects/projects.routes.js';
 import { systemRoutes } from './modules/system/system.routes.js';
 import { tasksRoutes } from './modules/tasks/tasks.routes.js';
 import { tokensRoutes } from './modules/tokens/tokens.routes.js';
+import { usageRoutes } from './modules/usage/usage.routes.js';
 import { usersRoutes } from './modules/users/users.routes.js';
 
 export const allRoutes: readonly AnyRoute[] = [
@@ -21,6 +22,7 @@ export const allRoutes: readonly AnyRoute[] = [
   ...tokensRoutes,
   ...organizationsRoutes,
   ...activityRoutes,
+  ...usageRoutes,
   ...projectsRoutes,
   ...tasksRoutes,
   ...importRoutes,

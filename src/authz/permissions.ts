@@ -54,6 +54,8 @@ export const PERMISSIONS = [
   'annotation.change_any',
   /** Read and export the organization's audit and activity logs. */
   'audit.view',
+  /** Read the organization's usage statistics. */
+  'usage.view',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -69,7 +71,7 @@ const MANAGER = [
   'project.export',
   'annotation.change_any',
 ] as const satisfies readonly Permission[];
-const ADMIN = [...MANAGER, 'members.change_role', 'users.create', 'users.update', 'invite.manage', 'audit.view'] as const;
+const ADMIN = [...MANAGER, 'members.change_role', 'users.create', 'users.update', 'invite.manage', 'audit.view', 'usage.view'] as const;
 
 /**
  * What each role grants. Label Studio Enterprise's published matrix is the baseline: see the

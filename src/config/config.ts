@@ -106,6 +106,9 @@ export const envSchema = z.object({
   IMPORT_MAX_TASK_BYTES: int(1024, 256 * 1024 * 1024)
     .default(4 * 1024 * 1024)
     .describe('Largest single task (its JSON text) an import accepts.'),
+  COLLECT_ANALYTICS: bool
+    .default(true)
+    .describe('Label Studio name. true: count usage locally (GET /api/usage; never sent anywhere). false/0/no: record nothing.'),
   TASK_LOCK_TTL_SECONDS: int(10, 7 * 86_400)
     .default(3600)
     .describe('How long a task handed out by the label stream stays reserved for its annotator.'),
@@ -139,6 +142,7 @@ export interface Config {
   signup: { requireInviteLink: boolean };
   labeling: { taskLockTtlMs: number };
   imports: { maxFileBytes: number; maxTasks: number; maxTaskBytes: number };
+  usage: { collect: boolean };
 }
 
 /** Thrown when the environment is invalid; its message lists every problem by variable name. */
@@ -244,6 +248,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     signup: { requireInviteLink: e.LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK },
     labeling: { taskLockTtlMs: e.TASK_LOCK_TTL_SECONDS * 1000 },
     imports: { maxFileBytes: e.IMPORT_MAX_FILE_BYTES, maxTasks: e.IMPORT_MAX_TASKS, maxTaskBytes: e.IMPORT_MAX_TASK_BYTES },
+    usage: { collect: e.COLLECT_ANALYTICS },
   };
   return deepFreeze(config);
 }

@@ -243,6 +243,15 @@ export interface RequestLogsTable {
   request_id: string;
 }
 
+export interface UsageCountersTable {
+  /** UTC day, YYYY-MM-DD. */
+  day: string;
+  /** 0 for requests outside any organization (anonymous). */
+  organization_id: number;
+  metric: string;
+  value: number;
+}
+
 /** Parses a JSON column value read from either dialect. */
 export function fromJson<T = unknown>(value: unknown): T {
   return (typeof value === 'string' ? JSON.parse(value) : value) as T;
@@ -266,6 +275,7 @@ export interface Database {
   task_locks: TaskLocksTable;
   export_snapshots: ExportSnapshotsTable;
   request_logs: RequestLogsTable;
+  usage_counters: UsageCountersTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

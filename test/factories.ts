@@ -36,3 +36,10 @@ export async function makeOrganization(deps: AppDeps): Promise<{ id: number; own
   const owner = await makeMember(deps, org.id, 'OW');
   return { id: org.id, owner };
 }
+
+/** The usual cast of an API test: a Manager and an Annotator of one organization, and a stranger organization. */
+export async function makeTeam(deps: AppDeps): Promise<{ organizationId: number; manager: Member; annotator: Member; other: { id: number; owner: Member } }> {
+  const org = await makeOrganization(deps);
+  const [manager, annotator, other] = await Promise.all([makeMember(deps, org.id, 'MA'), makeMember(deps, org.id, 'AN'), makeOrganization(deps)]);
+  return { organizationId: org.id, manager, annotator, other };
+}

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromJson } from '../../src/db/schema.js';
 import { call, DIALECTS, startServer, type TestServer } from '../harness.js';
-import { makeMember, makeOrganization, type Member } from '../factories.js';
+import { makeMember, makeOrganization, makeTeam, type Member } from '../factories.js';
 
 const SENTIMENT = `<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text"><Choice value="Positive"/><Choice value="Negative"/></Choices></View>`;
 const choice = (c: string) => ({ id: 'c1', from_name: 'sentiment', to_name: 'text', type: 'choices', value: { choices: [c] } });
@@ -20,10 +20,7 @@ describe.each(DIALECTS)('data manager on %s', (dialect) => {
   let other: { id: number; owner: Member };
   beforeAll(async () => {
     s = await startServer(dialect);
-    const org = await makeOrganization(s.deps);
-    manager = await makeMember(s.deps, org.id, 'MA');
-    annotator = await makeMember(s.deps, org.id, 'AN');
-    other = await makeOrganization(s.deps);
+    ({ manager, annotator, other } = await makeTeam(s.deps));
   });
   afterAll(async () => s?.close());
 

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, DIALECTS, startServer, type TestServer } from '../harness.js';
-import { makeMember, makeOrganization, type Member } from '../factories.js';
+import { makeMember, makeOrganization, makeTeam, type Member } from '../factories.js';
 
 const IMAGE_BOXES = `<View>
   <Image name="image" value="$image"/>
@@ -24,10 +24,7 @@ describe.each(DIALECTS)('labeling core on %s', (dialect) => {
   let other: { id: number; owner: Member };
   beforeAll(async () => {
     s = await startServer(dialect);
-    const org = await makeOrganization(s.deps);
-    manager = await makeMember(s.deps, org.id, 'MA');
-    annotator = await makeMember(s.deps, org.id, 'AN');
-    other = await makeOrganization(s.deps);
+    ({ manager, annotator, other } = await makeTeam(s.deps));
   });
   afterAll(async () => s?.close());
 

@@ -31,7 +31,9 @@ async function main(): Promise<void> {
     // Printed to the console only (never logged as a field): whoever can read it may become Owner.
     const base = config.server.publicUrl ?? address;
     process.stdout.write(
-      `\nNo user exists yet. Create the Owner with this one-time setup token (valid until used; a restart prints a new one):\n` +
+      `\nNo user exists yet. Create the Owner with this one-time setup link (valid until used; a restart prints a new one):\n` +
+        `  ${base}/user/setup?token=${boot.setupToken}\n` +
+        `or from a shell:\n` +
         `  curl -X POST ${base}/api/auth/setup -H 'content-type: application/json' \\\n` +
         `    -d '{"setup_token": "${boot.setupToken}", "email": "you@example.com", "password": "a long passphrase"}'\n\n`,
     );

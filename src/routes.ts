@@ -4,6 +4,7 @@ import { annotationsRoutes } from './modules/annotations/annotations.routes.js';
 import { activityRoutes } from './modules/activity/activity.routes.js';
 import { bulkRoutes } from './modules/annotations/bulk.routes.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
+import { setupPageRoutes } from './modules/auth/setup-page.routes.js';
 import { dataManagerRoutes } from './modules/data-manager/data-manager.routes.js';
 import { exportsRoutes } from './modules/exports/exports.routes.js';
 import { importRoutes } from './modules/imports/import.routes.js';
@@ -18,6 +19,7 @@ import { usersRoutes } from './modules/users/users.routes.js';
 export const allRoutes: readonly AnyRoute[] = [
   ...systemRoutes,
   ...authRoutes,
+  ...setupPageRoutes,
   ...usersRoutes,
   ...tokensRoutes,
   ...organizationsRoutes,

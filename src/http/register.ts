@@ -54,9 +54,10 @@ export function auditSourceOf(req: FastifyRequest, actor: Actor | null): AuditSo
  * (a cross-site HTML form cannot send it without a CORS preflight) and refuse requests the browser
  * marks as cross-site, so no other site can log a victim into an attacker's account.
  */
-function refuseCrossSiteForm(req: FastifyRequest): void {
+function refuseCrossSiteForm(req: FastifyRequest, formAllowed: boolean): void {
   if (req.headers['sec-fetch-site'] === 'cross-site') throw new AppError(403, 'CROSS_SITE', 'Cross-site requests are refused.');
   const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (formAllowed && type === 'application/x-www-form-urlencoded') return;
   if (type !== 'application/json') throw new AppError(415, 'JSON_ONLY', 'Send this request as application/json.');
 }
 
@@ -123,7 +124,7 @@ export function registerRoutes(app: FastifyInstance, deps: AppDeps, routes: read
       // request is refused without its body being parsed or validated.
       onRequest: async (req, reply) => {
         if (isPublic) {
-          if (UNSAFE.has(def.method)) refuseCrossSiteForm(req);
+          if (UNSAFE.has(def.method)) refuseCrossSiteForm(req, def.htmlForm !== undefined);
           req.actor = (await authenticate(deps, req, reply).catch(() => null))?.actor ?? null;
           return;
         }

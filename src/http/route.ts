@@ -54,6 +54,11 @@ export interface RouteDef<S extends RouteSchemas = RouteSchemas, A extends Acces
   audit: readonly AuditAction[] | null;
   /** Cookie-authenticated unsafe requests need a CSRF token unless this is false (with a reason). */
   csrfExempt?: string;
+  /**
+   * A public change that a plain HTML form may post (urlencoded), with the reason a cross-site
+   * forgery gains nothing (e.g. the form carries a secret only the user has).
+   */
+  htmlForm?: string;
   /** An unsafe-method route that changes nothing (e.g. a validator) says why, instead of audit actions. */
   changesNothing?: string;
   /**

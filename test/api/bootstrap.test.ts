@@ -34,6 +34,39 @@ describe.each(DIALECTS)('first-run setup on %s', (dialect) => {
   });
 });
 
+describe('first-run setup page', () => {
+  let s: TestServer;
+  let setupToken: string;
+  beforeAll(async () => {
+    s = await startServer('sqlite');
+    setupToken = (await bootstrapInstance(s.deps)).setupToken!;
+  });
+  afterAll(async () => s?.close());
+
+  const post = (fields: Record<string, string>) =>
+    fetch(`${s.url}/user/setup`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
+
+  it('shows a script-free form and creates the Owner from it once', async () => {
+    const get = await fetch(`${s.url}/user/setup?token=${setupToken}`);
+    expect(get.headers.get('content-type')).toMatch(/text\/html/);
+    expect(get.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
+    const html = await get.text();
+    expect(html).toContain(`value="${setupToken}"`);
+    expect(html).not.toMatch(/<script/i);
+    const xss = await (await fetch(`${s.url}/user/setup?token=${encodeURIComponent('"><script>alert(1)</script>')}`)).text();
+    expect(xss).not.toContain('<script>alert(1)</script>');
+
+    const weak = await post({ setup_token: setupToken, email: 'boss@example.test', password: 'password1' });
+    expect(weak.status).toBe(400);
+    expect(await weak.text()).toMatch(/too common/);
+    const ok = await post({ setup_token: setupToken, email: 'boss@example.test', password: 'Sturdy-Passphrase-1' });
+    expect(ok.status).toBe(201);
+    expect(await ok.text()).toContain('boss@example.test');
+    expect((await post({ setup_token: setupToken, email: 'late@example.test', password: 'Sturdy-Passphrase-1' })).status).toBe(403);
+    expect((await call(s, 'POST', '/api/auth/login', { body: { email: 'boss@example.test', password: 'Sturdy-Passphrase-1' } })).status).toBe(200);
+  });
+});
+
 describe('bootstrap credentials', () => {
   const dirs: string[] = [];
   afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));

@@ -51,6 +51,9 @@ export function uniqueViolationField(error: unknown): string | undefined {
 
 /** Fastify error handler; registered once in buildApp. */
 export function handleError(error: FastifyError | AppError | Error, req: FastifyRequest, reply: FastifyReply) {
+  // Refused before its body was read (a streamed upload): close the connection rather than leave
+  // the client's unread bytes to corrupt the next request on it.
+  if (!req.raw.complete) void reply.header('connection', 'close');
   if (error instanceof AppError) {
     if (error.headers) void reply.headers(error.headers);
     const extra: Record<string, unknown> = { code: error.code };

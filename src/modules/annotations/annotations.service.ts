@@ -39,6 +39,19 @@ export function assertResultValid(project: ProjectRow, result: unknown[], wasCan
   if (problem) throw invalid({ [field]: [problem] });
 }
 
+/** Throws a 400 naming `parent_prediction` or `parent_annotation` when it is not of this task. */
+async function assertParentsOfTask(db: Db, taskId: number, input: AnnotationInput): Promise<void> {
+  const parents = [
+    ['parent_prediction', 'predictions', input.parent_prediction],
+    ['parent_annotation', 'annotations', input.parent_annotation],
+  ] as const;
+  for (const [field, table, id] of parents) {
+    if (id === null || id === undefined) continue;
+    const row = await db.selectFrom(table).select('task_id').where('id', '=', id).executeTakeFirst();
+    if (row?.task_id !== taskId) throw invalid({ [field]: [`No ${field === 'parent_prediction' ? 'prediction' : 'annotation'} ${id} on this task.`] });
+  }
+}
+
 /** Creates the actor's annotation of a task; with `draft_id`, that draft (the actor's, same task) is consumed. */
 export async function createAnnotation(deps: AppDeps, actor: Actor, audit: AuditFn, taskId: number, input: AnnotationInput) {
   const { task, project } = await getTaskWithProject(deps.db, actor, taskId);
@@ -47,6 +60,7 @@ export async function createAnnotation(deps: AppDeps, actor: Actor, audit: Audit
   const result = input.result ?? [];
   assertResultValid(project, result, input.was_cancelled ?? false);
   if (input.ground_truth && !can(actor, 'annotation.change_any')) throw forbidden('Only Managers and above mark ground truth.');
+  await assertParentsOfTask(deps.db, taskId, input);
   return deps.db.transaction().execute(async (trx) => {
     let draftCreatedAt: string | null = null;
     if (input.draft_id) {

@@ -69,7 +69,8 @@ export async function bulkAnnotate(deps: AppDeps, actor: Actor, audit: AuditFn, 
   assertResultValid(project, input.result, input.was_cancelled ?? false);
   const sel = input.selected_items;
   if (sel?.all) throw invalid({ selected_items: ['Select tasks by id (all: false, included: [...]) or give tasks.'] });
-  const taskIds = [...new Set(input.tasks ?? sel?.included ?? [])];
+  // Sorted: concurrent bulk calls lock task rows in the same order, so they cannot deadlock.
+  const taskIds = [...new Set(input.tasks ?? sel?.included ?? [])].sort((a, b) => a - b);
   if (taskIds.length === 0) throw invalid({ tasks: ['Give at least one task.'] });
   if (taskIds.length > 100_000) throw invalid({ tasks: ['At most 100,000 tasks at once.'] });
   await assertTasksInProject(deps, project.id, taskIds, 'tasks');

@@ -24,7 +24,8 @@ export async function dmProject(db: Db, actor: Actor, projectId: number) {
   return {
     ...(await projectResponse(db, p, counters)),
     task_count: counters.task_number,
-    annotation_count: counters.total_annotations_number,
+    // Label Studio counts every annotation here, skipped ones included.
+    annotation_count: counters.total_annotations_number + counters.skipped_annotations_number,
     can_delete_tasks: can(actor, 'task.change'),
     can_manage_annotations: can(actor, 'annotation.change_any'),
     can_manage_tasks: can(actor, 'task.change'),

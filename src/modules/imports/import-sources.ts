@@ -7,11 +7,11 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import type { AppDeps } from '../../app-deps.js';
 import { AppError, invalid } from '../../http/errors.js';
-import { outboundRequest } from '../../outbound/outbound.js';
+import { outboundStream } from '../../outbound/outbound.js';
 import type { LabelConfig } from '../label-config/label-config.parser.js';
 import { detectFormat, readTasks, type ImportFileFormat, type RawTask, type TaskFileFormat } from './task-readers.js';
 import { saveUpload, uploadDir, uploadUrl } from './uploads.service.js';
@@ -38,9 +38,15 @@ function tempFile(deps: AppDeps): string {
   return path.join(dir, `import-${randomBytes(8).toString('hex')}`);
 }
 
+/** Writes a stream to a new temporary file; on failure the file is removed and the error rethrown. */
 async function spoolStream(deps: AppDeps, stream: NodeJS.ReadableStream, label: string): Promise<string> {
   const file = tempFile(deps);
-  await pipeline(stream, byteLimit(deps.config.imports.maxFileBytes, label), fs.createWriteStream(file, { mode: 0o600 }));
+  try {
+    await pipeline(stream, byteLimit(deps.config.imports.maxFileBytes, label), fs.createWriteStream(file, { mode: 0o600 }));
+  } catch (err) {
+    fs.rmSync(file, { force: true });
+    throw err;
+  }
   return file;
 }
 
@@ -50,35 +56,64 @@ function formatOrRefuse(name: string, contentType: string | undefined): ImportFi
   return f;
 }
 
-/** Spools the request's import inputs (JSON body, multipart files, or a `url` field). */
-export async function spoolImport(deps: AppDeps, req: FastifyRequest, projectId: number): Promise<Spooled[]> {
-  if (req.isMultipart()) {
-    const out: Spooled[] = [];
-    for await (const part of req.parts()) {
-      if (part.type === 'file') {
-        const format = formatOrRefuse(part.filename, part.mimetype);
-        const saved = await saveUpload(deps, projectId, part.filename, part.file);
-        const upload = { name: saved.name, original: part.filename, size: saved.size, contentType: part.mimetype };
-        out.push(format === 'media' ? { kind: 'media', file: saved.file, label: part.filename, upload } : { kind: 'tasks', format, file: saved.file, label: part.filename, upload });
-      } else if (part.fieldname === 'url' && typeof part.value === 'string') out.push(await spoolUrl(deps, part.value));
-    }
-    if (out.length === 0) throw invalid({ file: ['No files or url in the upload.'] });
-    return out;
+/** Spools each part of a multipart upload into `out` as it arrives. */
+async function spoolParts(deps: AppDeps, req: FastifyRequest, projectId: number, out: Spooled[]): Promise<void> {
+  for await (const part of req.parts()) {
+    if (part.type === 'file') {
+      const format = formatOrRefuse(part.filename, part.mimetype);
+      const saved = await saveUpload(deps, projectId, part.filename, part.file);
+      const upload = { name: saved.name, original: part.filename, size: saved.size, contentType: part.mimetype };
+      out.push(format === 'media' ? { kind: 'media', file: saved.file, label: part.filename, upload } : { kind: 'tasks', format, file: saved.file, label: part.filename, upload });
+    } else if (part.fieldname === 'url' && typeof part.value === 'string') out.push(await spoolUrl(deps, part.value));
   }
+  if (out.length === 0) throw invalid({ file: ['No files or url in the upload.'] });
+}
+
+/** Spools a request that is not multipart: a streamed JSON body, or a parsed body with a `url`. */
+async function spoolBody(deps: AppDeps, req: FastifyRequest): Promise<Spooled> {
   const body = req.body as unknown;
-  if (body && typeof body === 'object' && 'pipe' in body) return [{ kind: 'tasks', format: 'json', file: await spoolStream(deps, body as NodeJS.ReadableStream, 'The request body'), label: 'tasks' }];
-  if (body && typeof body === 'object' && typeof (body as { url?: unknown }).url === 'string') return [await spoolUrl(deps, (body as { url: string }).url)];
+  if (body && typeof body === 'object' && 'pipe' in body) return { kind: 'tasks', format: 'json', file: await spoolStream(deps, body as NodeJS.ReadableStream, 'The request body'), label: 'tasks' };
+  if (body && typeof body === 'object' && typeof (body as { url?: unknown }).url === 'string') return spoolUrl(deps, (body as { url: string }).url);
   throw invalid({ tasks: ['Send a JSON list of tasks, files (multipart), or a url field.'] });
 }
 
+/**
+ * The same error, asking the client to close the connection: the rest of the request body was
+ * left unread, so the socket cannot carry another request (the client would wait on it forever).
+ */
+function closingConnection(err: unknown): unknown {
+  if (!(err instanceof AppError)) return err;
+  return new AppError(err.status, err.code, err.message, err.validationErrors, { ...err.headers, connection: 'close' });
+}
+
+/**
+ * Spools the request's import inputs (JSON body, multipart files, or a `url` field). All or
+ * nothing: when any input fails, every file already written for this request is removed.
+ */
+export async function spoolImport(deps: AppDeps, req: FastifyRequest, projectId: number): Promise<Spooled[]> {
+  const out: Spooled[] = [];
+  try {
+    if (req.isMultipart()) await spoolParts(deps, req, projectId, out);
+    else out.push(await spoolBody(deps, req));
+    return out;
+  } catch (err) {
+    for (const s of out) fs.rmSync(s.file, { force: true });
+    throw req.raw.complete ? err : closingConnection(err);
+  }
+}
+
+/** Streams a URL's body straight to a spool file (never whole in memory). */
 async function spoolUrl(deps: AppDeps, url: string): Promise<Spooled> {
-  const res = await outboundRequest(url, { maxBytes: deps.config.imports.maxFileBytes });
-  if (res.status !== 200) throw invalid({ url: [`The URL answered HTTP ${res.status}.`] });
-  const name = new URL(res.url).pathname.split('/').pop() || 'download.json';
-  const format = formatOrRefuse(name, String(res.headers['content-type'] ?? ''));
-  if (format === 'media') throw invalid({ url: ['A URL to a media file is imported as task data instead: {"image": "<url>"}.'] });
-  const file = await spoolStream(deps, Readable.from([res.body]), url);
-  return { kind: 'tasks', format, file, label: url };
+  const res = await outboundStream(url, { maxBytes: deps.config.imports.maxFileBytes });
+  try {
+    if (res.status !== 200) throw invalid({ url: [`The URL answered HTTP ${res.status}.`] });
+    const name = new URL(res.url).pathname.split('/').pop() || 'download.json';
+    const format = formatOrRefuse(name, String(res.headers['content-type'] ?? ''));
+    if (format === 'media') throw invalid({ url: ['A URL to a media file is imported as task data instead: {"image": "<url>"}.'] });
+    return { kind: 'tasks', format, file: await spoolStream(deps, res.body, url), label: url };
+  } finally {
+    res.body.destroy();
+  }
 }
 
 const MEDIA_TAGS: Record<string, string[]> = {
@@ -99,13 +134,15 @@ export function mediaDataKey(config: LabelConfig, contentType: string): string {
 /** The tasks of all spooled inputs, one at a time, indexed across files. */
 export async function* tasksOf(deps: AppDeps, config: LabelConfig, projectId: number, spooled: Spooled[], uploadIds: Map<string, number>): AsyncGenerator<RawTask & { fileUploadId: number | null }> {
   let index = 0;
+  // A TXT line goes under the config's one data key when it reads exactly one.
+  const textKey = config.dataKeys.length === 1 ? config.dataKeys[0]! : 'text';
   for (const s of spooled) {
     const fileUploadId = s.upload ? (uploadIds.get(s.upload.name) ?? null) : null;
     if (s.kind === 'media') {
       yield { index: index++, data: { [mediaDataKey(config, s.upload.contentType)]: uploadUrl(projectId, s.upload.name) }, annotations: [], predictions: [], meta: {}, fileUploadId };
       continue;
     }
-    const reader = readTasks(fs.createReadStream(s.file), s.format, { maxTasks: deps.config.imports.maxTasks, maxTaskBytes: deps.config.imports.maxTaskBytes, errorKey: s.label });
+    const reader = readTasks(fs.createReadStream(s.file), s.format, { maxTasks: deps.config.imports.maxTasks, maxTaskBytes: deps.config.imports.maxTaskBytes, errorKey: s.label, textKey });
     for await (const t of reader) yield { ...t, index: index++, fileUploadId };
   }
 }

@@ -37,8 +37,19 @@ const ImportResponse = Type.Object(
 );
 const Refused = { 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 413: ErrorResponse };
 
-/** Spools the request's inputs, then imports them all or nothing; spooled files go on failure. */
-async function runImport(deps: AppDeps, actor: Actor, audit: AuditFn, req: FastifyRequest, projectId: number, q: { return_task_ids?: boolean | undefined; commit_to_project?: boolean | undefined; preannotated_from_fields?: string | undefined }): Promise<ImportSummary> {
+interface RunOptions {
+  return_task_ids?: boolean | undefined;
+  commit_to_project?: boolean | undefined;
+  preannotated_from_fields?: string | undefined;
+  /** Refuse, before anything commits, unless the input holds exactly one task. */
+  exactlyOne?: boolean;
+}
+
+/**
+ * Spools the request's inputs, then imports them all or nothing. Spooling cleans up after itself
+ * when it fails; spooled temporary files go after the import, uploads too when it failed.
+ */
+async function runImport(deps: AppDeps, actor: Actor, audit: AuditFn, req: FastifyRequest, projectId: number, q: RunOptions): Promise<ImportSummary> {
   if (q.commit_to_project === false) throw invalid({ commit_to_project: ['Uploading without committing (and reimport) is not supported yet; import directly.'] });
   if (q.preannotated_from_fields) throw invalid({ preannotated_from_fields: ['Not supported yet: import predictions in Label Studio’s task format instead.'] });
   const project = await getProjectRow(deps.db, actor, projectId);
@@ -50,6 +61,7 @@ async function runImport(deps: AppDeps, actor: Actor, audit: AuditFn, req: Fasti
   try {
     const summary = await importTasks(deps, actor, audit, project, () => tasksOf(deps, config, projectId, spooled, uploadIds), {
       returnTaskIds: q.return_task_ids === true,
+      exactlyOne: q.exactlyOne === true,
       beforeInsert: async (trx) => {
         for (const u of uploads) uploadIds.set(u.name, await recordUpload(trx, { projectId, userId: actor.userId, name: u.name, original: u.original, size: u.size, contentType: u.contentType }));
         return [...uploadIds.values()];
@@ -87,8 +99,7 @@ export const importRoutes = [
     schema: { params: IdParams, response: { 201: TaskResponse, ...Refused } },
     audit: ['task.import'],
     handler: async ({ deps, actor, audit, params, req, reply }) => {
-      const summary = await runImport(deps, actor, audit, req, params.id, { return_task_ids: true });
-      if (summary.task_count !== 1) throw invalid({ tasks: ['Send exactly one task here; use /import for several.'] });
+      const summary = await runImport(deps, actor, audit, req, params.id, { return_task_ids: true, exactlyOne: true });
       return reply.code(201).send(await getTaskDetail(deps.db, actor, summary.task_ids![0]!));
     },
   }),

@@ -17,6 +17,10 @@ import { missingDataKey, refreshTaskCounters } from '../tasks/tasks.service.js';
 import type { RawTask } from './task-readers.js';
 
 const BATCH = 500;
+/** First key of the PostgreSQL advisory lock serialising imports into one project (second: its id). */
+const IMPORT_LOCK_KEY = 7240313;
+
+const notExactlyOne = () => invalid({ tasks: ['Send exactly one task here; use /import for several.'] });
 
 export interface ImportSummary {
   task_count: number;
@@ -33,6 +37,8 @@ export interface ImportSummary {
 export interface ImportOptions {
   returnTaskIds?: boolean;
   foundFormats?: string[];
+  /** Refuses (400, before anything commits) an import of more or fewer than one task. */
+  exactlyOne?: boolean;
   /** Runs first inside the import's transaction (e.g. to record uploads); its ids are reported. */
   beforeInsert?: (trx: Transaction<Database>) => Promise<number[]>;
 }
@@ -125,8 +131,10 @@ export async function importTasks(deps: AppDeps, actor: Actor, audit: AuditFn, p
   const columns = new Set<string>();
   return deps.db.transaction().execute(async (trx) => {
     if (trx.getExecutor().adapter instanceof PostgresAdapter) {
-      // One import at a time per project, so inner ids stay dense and unique.
-      await sql`select id from projects where id = ${project.id} for update`.execute(trx);
+      // One import at a time per project, so inner ids stay dense and unique. An advisory lock, not
+      // a row lock on the project: annotation writes take key-share locks on it through their
+      // foreign key, and must not wait for a long import.
+      await sql`select pg_advisory_xact_lock(${IMPORT_LOCK_KEY}, ${project.id})`.execute(trx);
     }
     const max = await trx.selectFrom('tasks').select(sql<number | null>`max(inner_id)`.as('m')).where('project_id', '=', project.id).executeTakeFirst();
     let nextInner = Number(max?.m ?? 0) + 1;
@@ -148,11 +156,12 @@ export async function importTasks(deps: AppDeps, actor: Actor, audit: AuditFn, p
       const problem = checkTask(config, t);
       if (problem) throw invalid({ tasks: [`task ${t.index + 1}: ${problem}`] }, 'Import refused: nothing was imported');
       for (const k of Object.keys(t.data)) columns.add(k);
+      if (opts.exactlyOne && ids.length + batch.length >= 1) throw notExactlyOne();
       batch.push(t);
       if (batch.length >= BATCH) await flush();
     }
     await flush();
-    if (ids.length === 0) throw invalid({ tasks: ['No tasks found in the import.'] });
+    if (ids.length === 0) throw opts.exactlyOne ? notExactlyOne() : invalid({ tasks: ['No tasks found in the import.'] });
     await audit(trx, { action: 'task.import', objectType: 'project', objectId: project.id, projectId: project.id, changes: { task_count: ids.length, annotation_count: annotationCount, prediction_count: predictionCount, first_task: ids[0], last_task: ids[ids.length - 1] } });
     return {
       task_count: ids.length,

@@ -26,14 +26,20 @@ export function storedName(original: string): string {
   return `${randomBytes(6).toString('hex')}-${base}`;
 }
 
-/** Streams an upload to disk (size-limited by the multipart parser); returns its stored name and size. */
+/**
+ * Streams an upload to disk (size-limited by the multipart parser); returns its stored name and
+ * size. When the upload fails or is too large, nothing of it stays on disk.
+ */
 export async function saveUpload(deps: AppDeps, projectId: number, original: string, stream: NodeJS.ReadableStream & { truncated?: boolean }): Promise<{ name: string; size: number; file: string }> {
   const name = storedName(original);
   const file = path.join(uploadDir(deps, projectId), name);
-  await pipeline(stream, fs.createWriteStream(file, { mode: 0o600, flags: 'wx' }));
-  if (stream.truncated) {
-    fs.rmSync(file, { force: true });
-    throw new AppError(413, 'FILE_TOO_LARGE', `${original} is larger than ${deps.config.imports.maxFileBytes} bytes.`);
+  try {
+    await pipeline(stream, fs.createWriteStream(file, { mode: 0o600, flags: 'wx' }));
+    if (stream.truncated) throw new AppError(413, 'FILE_TOO_LARGE', `${original} is larger than ${deps.config.imports.maxFileBytes} bytes.`);
+  } catch (err) {
+    // Never remove a file this call did not create (`wx`: an existing name fails with EEXIST).
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') fs.rmSync(file, { force: true });
+    throw err;
   }
   return { name, size: fs.statSync(file).size, file };
 }

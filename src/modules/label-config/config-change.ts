@@ -1,13 +1,21 @@
 /**
  * Guards labeling-config changes: a new config may add or reorder labels, but may not remove a
- * control or a label that existing annotations still use (their results would stop matching).
+ * control or a label that existing annotations still use, change such a control's type, or take
+ * from it an object its results label (their results would stop matching).
  */
 import type { ControlTag, LabelConfig } from './label-config.types.js';
 
-/** Which labels (or choices) of one control a set of results uses. */
+/** What a set of results uses of one control: its labels (or choices) and the objects it labels. */
 export interface LabelUsage {
   from_name: string;
   labels: string[];
+  /** The `to_name` of its results: the objects it labeled. */
+  to_names: string[];
+}
+
+interface UsageSets {
+  labels: Set<string>;
+  toNames: Set<string>;
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -24,26 +32,50 @@ function labelsOf(raw: unknown): string[] {
   );
 }
 
+function setsOf(usage: Map<string, UsageSets>, name: string): UsageSets {
+  let sets = usage.get(name);
+  if (!sets) usage.set(name, (sets = { labels: new Set(), toNames: new Set() }));
+  return sets;
+}
+
+function addItem(usage: Map<string, UsageSets>, item: Record<string, unknown> & { from_name: string }): void {
+  const sets = setsOf(usage, item.from_name);
+  if (typeof item.to_name === 'string') sets.toNames.add(item.to_name);
+  if (!isObject(item.value)) return;
+  for (const [key, raw] of Object.entries(item.value)) {
+    if (isLabelKey(key)) for (const label of labelsOf(raw)) sets.labels.add(label);
+  }
+}
+
+const toList = (usage: Map<string, UsageSets>): LabelUsage[] =>
+  [...usage].map(([from_name, u]) => ({ from_name, labels: [...u.labels], to_names: [...u.toNames] }));
+
 /**
- * Extracts, from result arrays (one per annotation or prediction), which controls they use and
- * which label/choice values of each. Relation items (no `from_name`) and malformed items are
- * skipped; controls without labels (ratings, text) are listed with no labels.
+ * Extracts, from result arrays (one per annotation or prediction), which controls they use and,
+ * for each, which label/choice values and objects (`to_name`). Relation items (no
+ * `from_name`) and malformed items are skipped; controls without labels (ratings, text) are
+ * listed with no labels.
  */
 export function labelsUsedIn(results: unknown[]): LabelUsage[] {
-  const usage = new Map<string, Set<string>>();
+  const usage = new Map<string, UsageSets>();
   for (const result of results) {
     if (!Array.isArray(result)) continue;
     for (const item of result) {
-      if (!isObject(item) || typeof item.from_name !== 'string') continue;
-      const labels = usage.get(item.from_name) ?? new Set<string>();
-      usage.set(item.from_name, labels);
-      if (!isObject(item.value)) continue;
-      for (const [key, raw] of Object.entries(item.value)) {
-        if (isLabelKey(key)) for (const label of labelsOf(raw)) labels.add(label);
-      }
+      if (isObject(item) && typeof item.from_name === 'string') addItem(usage, item as Record<string, unknown> & { from_name: string });
     }
   }
-  return [...usage].map(([from_name, labels]) => ({ from_name, labels: [...labels] }));
+  return toList(usage);
+}
+
+/** The union of two usage summaries (e.g. of successive batches of results), control by control. */
+export function mergeLabelUsage(a: LabelUsage[], b: LabelUsage[]): LabelUsage[] {
+  const usage = new Map<string, UsageSets>();
+  for (const use of [...a, ...b]) {
+    const sets = setsOf(usage, use.from_name);
+    for (const label of use.labels) sets.labels.add(label);
+    for (const toName of use.to_names) sets.toNames.add(toName);
+  }
+  return toList(usage);
 }
 
 /** The values a control accepts in results: each label's value and alias. */
@@ -57,27 +89,28 @@ interface Side {
   control: ControlTag | undefined;
 }
 
-/** Problems for one used control: removed, retyped, or losing labels it uses. */
+/** Problems for one used control: removed, retyped, moved off an object, or losing labels it uses. */
 function usageProblems(use: LabelUsage, before: Side & { control: ControlTag }, after: Side): string[] {
   const name = use.from_name;
   if (!after.control) return [`control "${name}" is used by annotations`];
-  if (after.control.type !== before.control.type) {
-    return [`control "${name}" is used by annotations and cannot change from <${before.control.type}> to <${after.control.type}>`];
-  }
-  if (after.control.dynamicLabels !== null) return [];
+  if (after.control.type !== before.control.type) return [`control "${name}" is used by annotations and cannot change from <${before.control.type}> to <${after.control.type}>`];
+  const kept = new Set(after.control.toName);
+  const moved = use.to_names.filter((o) => before.control.toName.includes(o) && !kept.has(o));
+  const problems = moved.map((o) => `control "${name}" is used by annotations of object "${o}" and cannot stop labeling it`);
+  if (after.control.dynamicLabels !== null) return problems;
   const had = accepted(before.config, before.control);
   const has = accepted(after.config, after.control);
   const wasDynamic = before.control.dynamicLabels !== null;
-  return use.labels
-    .filter((label) => (wasDynamic || had.has(label)) && !has.has(label))
-    .map((label) => `label "${label}" of "${name}" is used by annotations`);
+  const dropped = use.labels.filter((label) => (wasDynamic || had.has(label)) && !has.has(label));
+  return [...problems, ...dropped.map((label) => `label "${label}" of "${name}" is used by annotations`)];
 }
 
 /**
  * Lists, as messages, the controls and labels that existing annotations use and that the new
- * config would remove (or, for a control, turn into another tag type). Empty means the change
- * is safe; adding or reordering labels never appears. Usage of controls or labels the old config
- * did not have is ignored: the change does not remove them.
+ * config would remove (or, for a control, turn into another tag type or point away from an
+ * object its results label). Empty means the change is safe; adding or reordering labels never
+ * appears. Usage of controls, objects or labels the old config did not have is ignored: the
+ * change does not remove them.
  */
 export function droppedInUse(oldConfig: LabelConfig, newConfig: LabelConfig, used: LabelUsage[]): string[] {
   const oldControls = new Map(oldConfig.controls.map((c) => [c.name, c]));

@@ -13,6 +13,8 @@ export interface ProjectCounters {
   skipped_annotations_number: number;
   total_predictions_number: number;
   ground_truth_number: number;
+  /** Annotations neither skipped nor ground truth (Label Studio's `useful_annotation_number`). */
+  useful_annotation_number: number;
 }
 
 const ZERO: ProjectCounters = {
@@ -23,9 +25,14 @@ const ZERO: ProjectCounters = {
   skipped_annotations_number: 0,
   total_predictions_number: 0,
   ground_truth_number: 0,
+  useful_annotation_number: 0,
 };
 
-/** Counters of many projects in two grouped queries (tasks' denormalised counts, ground truth). */
+/**
+ * Counters of many projects in two grouped queries (tasks' denormalised counts, ground truth).
+ * As in Label Studio, `total_annotations_number` leaves out skipped (cancelled) annotations,
+ * which `skipped_annotations_number` counts.
+ */
 export async function countersOf(db: Db, projectIds: number[]): Promise<Map<number, ProjectCounters>> {
   const out = new Map<number, ProjectCounters>(projectIds.map((id) => [id, { ...ZERO }]));
   if (projectIds.length === 0) return out;
@@ -48,17 +55,20 @@ export async function countersOf(db: Db, projectIds: number[]): Promise<Map<numb
     c.task_number = Number(r.tasks);
     c.num_tasks_with_annotations = Number(r.with_annotations ?? 0);
     c.finished_task_number = Number(r.finished ?? 0);
-    c.total_annotations_number = Number(r.annotations ?? 0) + Number(r.cancelled ?? 0);
+    // As Label Studio counts them: skipped (cancelled) annotations are not in the total.
+    c.total_annotations_number = Number(r.annotations ?? 0);
     c.skipped_annotations_number = Number(r.cancelled ?? 0);
     c.total_predictions_number = Number(r.predictions ?? 0);
   }
   const gt = await db
     .selectFrom('annotations')
-    .select(['project_id', sql<number>`count(*)`.as('n')])
+    .select(['project_id', sql<number>`count(*)`.as('n'), sql<number>`sum(case when was_cancelled = 0 then 1 else 0 end)`.as('kept')])
     .where('project_id', 'in', projectIds)
     .where('ground_truth', '=', 1)
     .groupBy('project_id')
     .execute();
+  const keptGroundTruth = new Map(gt.map((r) => [r.project_id, Number(r.kept ?? 0)]));
   for (const r of gt) out.get(r.project_id)!.ground_truth_number = Number(r.n);
+  for (const [id, c] of out) c.useful_annotation_number = Math.max(c.total_annotations_number - (keptGroundTruth.get(id) ?? 0), 0);
   return out;
 }

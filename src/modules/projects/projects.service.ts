@@ -1,27 +1,35 @@
 /** Projects: create, read, list, change (config changes checked against annotations), delete. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { sql, type Transaction } from 'kysely';
 import sanitizeHtml from 'sanitize-html';
 import { containsText } from '../../db/sql-helpers.js';
 import type { AppDeps } from '../../app-deps.js';
 import type { Db } from '../../db/database.js';
-import { fromJson, type ProjectRow } from '../../db/schema.js';
+import { fromJson, type Database, type ProjectRow } from '../../db/schema.js';
 import type { Actor } from '../../http/actor.js';
 import { pageWindow } from '../../http/common-schemas.js';
 import { invalid, notFound } from '../../http/errors.js';
 import type { AuditFn } from '../../http/route.js';
-import { droppedInUse, labelsUsedIn } from '../label-config/config-change.js';
+import { droppedInUse, labelsUsedIn, mergeLabelUsage, type LabelUsage } from '../label-config/config-change.js';
 import { parseLabelConfig, type LabelConfig } from '../label-config/label-config.parser.js';
 import { countersOf, findProject, type ProjectCounters } from './projects.repository.js';
 import { PROJECT_SETTING_DEFAULTS, SETTING_KEYS, type ProjectInput, type ProjectOut, type ProjectSettings } from './projects.schemas.js';
 
 export const EMPTY_CONFIG = '<View></View>';
 
-/** Instructions are HTML shown to annotators: keep formatting, drop scripts and event handlers. */
+/**
+ * Instructions are HTML shown to annotators: keep formatting, drop scripts, event handlers and
+ * `style` (a positioned overlay could cover the labeling screen); links go only to http, https
+ * or mailto, and only images may be inline `data:`.
+ */
 export function sanitizeInstruction(html: string): string {
   return sanitizeHtml(html, {
     allowedTags: [...sanitizeHtml.defaults.allowedTags, 'img', 'h1', 'h2', 'span', 'u', 's'],
-    allowedAttributes: { a: ['href', 'title', 'target', 'rel'], img: ['src', 'alt', 'width', 'height'], '*': ['style', 'class'] },
-    allowedSchemes: ['http', 'https', 'mailto', 'data'],
+    allowedAttributes: { a: ['href', 'title', 'target', 'rel'], img: ['src', 'alt', 'width', 'height'], '*': ['class'] },
+    allowedSchemes: ['http', 'https', 'mailto'],
     allowedSchemesByTag: { img: ['http', 'https', 'data'] },
+    allowProtocolRelative: false,
   });
 }
 
@@ -40,7 +48,6 @@ export async function projectResponse(db: Db, p: ProjectRow, counters?: ProjectC
   const c = counters ?? (await countersOf(db, [p.id])).get(p.id)!;
   const creator = p.created_by_id === null ? undefined : await db.selectFrom('users').select(['id', 'first_name', 'last_name', 'email']).where('id', '=', p.created_by_id).executeTakeFirst();
   const config = configOf(p);
-  const useful = c.total_annotations_number - c.skipped_annotations_number - c.ground_truth_number;
   return {
     id: p.id,
     organization: p.organization_id,
@@ -61,7 +68,6 @@ export async function projectResponse(db: Db, p: ProjectRow, counters?: ProjectC
     config_has_control_tags: config.controls.length > 0,
     config_suitable_for_bulk_annotation: config.controls.length > 0 && config.controls.every((ctl) => ['choices', 'taxonomy'].includes(ctl.type.toLowerCase())),
     ...c,
-    useful_annotation_number: Math.max(useful, 0),
     queue_total: c.task_number,
     queue_done: c.finished_task_number,
   };
@@ -103,19 +109,22 @@ export async function createProject(deps: AppDeps, actor: Actor, audit: AuditFn,
   return projectResponse(deps.db, row);
 }
 
-/** The labels and controls existing annotations and drafts use in a project. */
-async function usageOf(db: Db, projectId: number) {
-  const results: unknown[] = [];
+/**
+ * The controls, labels and objects existing annotations and drafts use in a project, read in
+ * batches of results, each folded into one summary so memory stays flat.
+ */
+async function usageOf(db: Db, projectId: number): Promise<LabelUsage[]> {
+  let usage: LabelUsage[] = [];
   for (const table of ['annotations', 'drafts'] as const) {
     let after = 0;
     for (;;) {
       const rows = await db.selectFrom(table).select(['id', 'result']).where('project_id', '=', projectId).where('id', '>', after).orderBy('id').limit(2000).execute();
       if (rows.length === 0) break;
-      for (const r of rows) results.push(fromJson(r.result));
+      usage = mergeLabelUsage(usage, labelsUsedIn(rows.map((r) => fromJson(r.result))));
       after = rows[rows.length - 1]!.id;
     }
   }
-  return labelsUsedIn(results);
+  return usage;
 }
 
 /** Problems a new config would cause for existing annotations (empty when the change is safe). */
@@ -124,7 +133,19 @@ export async function configChangeProblems(db: Db, p: ProjectRow, newConfig: str
   return droppedInUse(configOf(p), next, await usageOf(db, p.id));
 }
 
-/** Changes a project; a config that would drop a label or control in use is refused, naming them. */
+/** Recomputes `is_labeled` of every task of a project for a new `maximum_annotations`, in one statement. */
+async function relabelTasks(trx: Transaction<Database>, projectId: number, maximumAnnotations: number): Promise<void> {
+  await trx
+    .updateTable('tasks')
+    .set({ is_labeled: sql<number>`case when total_annotations >= ${maximumAnnotations} then 1 else 0 end` })
+    .where('project_id', '=', projectId)
+    .execute();
+}
+
+/**
+ * Changes a project; a config that would drop a label or control in use is refused, naming them.
+ * A new `maximum_annotations` recomputes every task's `is_labeled` in the same transaction.
+ */
 export async function updateProject(deps: AppDeps, actor: Actor, audit: AuditFn, id: number, input: ProjectInput): Promise<ProjectOut> {
   const p = await getProjectRow(deps.db, actor, id);
   if (input.label_config !== undefined && input.label_config !== p.label_config) {
@@ -151,6 +172,7 @@ export async function updateProject(deps: AppDeps, actor: Actor, audit: AuditFn,
       .where('id', '=', id)
       .returningAll()
       .executeTakeFirstOrThrow();
+    if (diff.maximum_annotations) await relabelTasks(trx, id, settings.maximum_annotations);
     if (diff.label_config) await audit(trx, { action: 'project.config_change', objectType: 'project', objectId: id, projectId: id, changes: { label_config: diff.label_config } });
     const rest = Object.fromEntries(Object.entries(diff).filter(([k]) => k !== 'label_config'));
     if (Object.keys(rest).length > 0) await audit(trx, { action: 'project.update', objectType: 'project', objectId: id, projectId: id, changes: rest });
@@ -159,13 +181,17 @@ export async function updateProject(deps: AppDeps, actor: Actor, audit: AuditFn,
   return projectResponse(deps.db, row);
 }
 
-/** Deletes a project with its tasks, annotations and predictions. */
+/**
+ * Deletes a project with its tasks, annotations and predictions; once that has committed, its
+ * uploaded files and export snapshots go from the data folder too.
+ */
 export async function deleteProject(deps: AppDeps, actor: Actor, audit: AuditFn, id: number): Promise<void> {
   const p = await getProjectRow(deps.db, actor, id);
   await deps.db.transaction().execute(async (trx) => {
     await trx.deleteFrom('projects').where('id', '=', id).execute();
     await audit(trx, { action: 'project.delete', objectType: 'project', objectId: id, projectId: id, changes: { title: p.title } });
   });
+  for (const dir of [['media', 'upload'], ['exports']]) fs.rmSync(path.join(deps.config.dataDir, ...dir, String(id)), { recursive: true, force: true });
 }
 
 export interface ListQuery {

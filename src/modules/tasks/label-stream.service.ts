@@ -10,7 +10,36 @@ import type { Database } from '../../db/schema.js';
 import type { Actor } from '../../http/actor.js';
 import { AppError } from '../../http/errors.js';
 import { getProjectRow, settingsOf } from '../projects/projects.service.js';
+import type { ProjectSettings } from '../projects/projects.schemas.js';
 import { getTaskDetail } from './tasks.service.js';
+
+type Trx = Transaction<Database>;
+
+/** Tasks the caller may be handed: unlabeled, not done by them, with room left beyond others' reservations. */
+function candidates(trx: Trx, projectId: number, userId: number, maximumAnnotations: number) {
+  return trx
+    .selectFrom('tasks as t')
+    .select('t.id')
+    .where('t.project_id', '=', projectId)
+    .where('t.is_labeled', '=', 0)
+    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('annotations as a').select('a.id').whereRef('a.task_id', '=', 't.id').where('a.completed_by_id', '=', userId))))
+    .where(sql<number>`t.total_annotations + (select count(*) from task_locks l where l.task_id = t.id and l.user_id <> ${userId})`, '<', maximumAnnotations)
+    .limit(1);
+}
+
+/**
+ * The next candidate: the first in inner-id order, or for uniform sampling the first at or after
+ * a random inner id (wrapping around) — two index walks instead of sorting every candidate.
+ */
+async function pickCandidate(trx: Trx, projectId: number, userId: number, settings: ProjectSettings): Promise<number | undefined> {
+  const q = candidates(trx, projectId, userId, settings.maximum_annotations).orderBy('t.inner_id');
+  if (settings.sampling !== 'Uniform sampling') return (await q.executeTakeFirst())?.id;
+  const range = await trx.selectFrom('tasks').select([sql<number | null>`min(inner_id)`.as('lo'), sql<number | null>`max(inner_id)`.as('hi')]).where('project_id', '=', projectId).executeTakeFirst();
+  if (range?.lo == null || range.hi == null) return undefined;
+  const lo = Number(range.lo);
+  const pivot = lo + Math.floor(Math.random() * (Number(range.hi) - lo + 1));
+  return (await q.where('t.inner_id', '>=', pivot).executeTakeFirst())?.id ?? (await q.where('t.inner_id', '<', pivot).executeTakeFirst())?.id;
+}
 
 /** Claims and returns the caller's next task; 404 when nothing is left for them. */
 export async function nextTask(deps: AppDeps, actor: Actor, projectId: number) {
@@ -32,23 +61,7 @@ export async function nextTask(deps: AppDeps, actor: Actor, projectId: number) {
       .where('t.is_labeled', '=', 0)
       .where(({ not, exists, selectFrom }) => not(exists(selectFrom('annotations as a').select('a.id').whereRef('a.task_id', '=', 'l.task_id').where('a.completed_by_id', '=', actor.userId))))
       .executeTakeFirst();
-    let chosen = held?.task_id;
-    if (chosen === undefined) {
-      const q = trx
-        .selectFrom('tasks as t')
-        .select('t.id')
-        .where('t.project_id', '=', projectId)
-        .where('t.is_labeled', '=', 0)
-        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('annotations as a').select('a.id').whereRef('a.task_id', '=', 't.id').where('a.completed_by_id', '=', actor.userId))))
-        .where(
-          sql<number>`t.total_annotations + (select count(*) from task_locks l where l.task_id = t.id and l.user_id <> ${actor.userId})`,
-          '<',
-          settings.maximum_annotations,
-        )
-        .orderBy(settings.sampling === 'Uniform sampling' ? sql`random()` : sql`t.inner_id`)
-        .limit(1);
-      chosen = (await q.executeTakeFirst())?.id;
-    }
+    const chosen = held?.task_id ?? (await pickCandidate(trx, projectId, actor.userId, settings));
     if (chosen === undefined) return undefined;
     const expires = new Date(now.getTime() + deps.config.labeling.taskLockTtlMs).toISOString();
     await trx.deleteFrom('task_locks').where('task_id', '=', chosen).where('user_id', '=', actor.userId).execute();

@@ -2,7 +2,7 @@
 import { sql, type Transaction } from 'kysely';
 import type { AppDeps } from '../../app-deps.js';
 import type { Db } from '../../db/database.js';
-import type { Database, ProjectRow, TaskRow } from '../../db/schema.js';
+import { fromJson, type Database, type ProjectRow, type TaskRow } from '../../db/schema.js';
 import type { Actor } from '../../http/actor.js';
 import { pageWindow } from '../../http/common-schemas.js';
 import { invalid, notFound } from '../../http/errors.js';
@@ -30,9 +30,19 @@ export function missingDataKey(config: LabelConfig, data: Record<string, unknown
   return missing.length ? `data lacks ${missing.map((k) => `"${k}"`).join(', ')}, which the labeling config uses` : null;
 }
 
-/** Recounts annotations and predictions of tasks, and whether each is labeled (in the caller's transaction). */
+/**
+ * Recounts annotations and predictions of tasks, and whether each is labeled (in the caller's
+ * transaction). On PostgreSQL the task rows are locked first, in id order: each statement of a
+ * READ COMMITTED transaction sees what committed before it began, so concurrent writers on one
+ * task would otherwise count from stale snapshots. `for no key update` does not conflict with
+ * the key-share locks the callers' inserts already took through foreign keys, so two writers
+ * queue on the lock instead of deadlocking; the recount that follows sees the one before it.
+ */
 export async function refreshTaskCounters(db: Q, taskIds: number[], maximumAnnotations: number): Promise<void> {
   if (taskIds.length === 0) return;
+  if (dialectOf(db) === 'postgres') {
+    await db.selectFrom('tasks').select('id').where('id', 'in', taskIds).orderBy('id').forNoKeyUpdate().execute();
+  }
   await db
     .updateTable('tasks')
     .set({
@@ -101,23 +111,50 @@ export async function listTasks(db: Db, actor: Actor, q: TaskListQuery) {
   return { tasks, total, total_annotations: Number(totals.a), total_predictions: Number(totals.p) };
 }
 
+/** Ids per `in (…)` list: well under SQLite's limit on bound variables. */
+const ID_BATCH = 1000;
+
+type TaskAnnotationBits = { task_id: number; completed_by_id: number | null; result: unknown; lead_time: number | null };
+type TaskPredictionBits = { task_id: number; result: unknown; score: number | null };
+
+/** Rows grouped by task id. */
+function groupByTask<T extends { task_id: number }>(rows: T[], into: Map<number, T[]>): void {
+  for (const r of rows) {
+    const list = into.get(r.task_id);
+    if (list) list.push(r);
+    else into.set(r.task_id, [r]);
+  }
+}
+
+/** Annotations and predictions of tasks, grouped by task, read in batches of ids. */
+async function resultsByTask(db: Db, ids: number[]) {
+  const anns = new Map<number, TaskAnnotationBits[]>();
+  const preds = new Map<number, TaskPredictionBits[]>();
+  for (let i = 0; i < ids.length; i += ID_BATCH) {
+    const slice = ids.slice(i, i + ID_BATCH);
+    const [a, p] = await Promise.all([
+      db.selectFrom('annotations').select(['task_id', 'completed_by_id', 'result', 'lead_time']).where('task_id', 'in', slice).orderBy('id').execute(),
+      db.selectFrom('predictions').select(['task_id', 'result', 'score']).where('task_id', 'in', slice).orderBy('id').execute(),
+    ]);
+    groupByTask(a, anns);
+    groupByTask(p, preds);
+  }
+  return { anns, preds };
+}
+
+const mean = (xs: number[]) => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : null);
+
 /** The data manager's extra columns (`fields=all`): results, annotators, scores, lead times. */
 async function addAllFields(db: Db, tasks: ReturnType<typeof taskOut>[]) {
-  const ids = tasks.map((t) => t.id);
-  const [anns, preds] = await Promise.all([
-    db.selectFrom('annotations').select(['task_id', 'completed_by_id', 'result', 'lead_time']).where('task_id', 'in', ids).execute(),
-    db.selectFrom('predictions').select(['task_id', 'result', 'score']).where('task_id', 'in', ids).execute(),
-  ]);
+  const { anns, preds } = await resultsByTask(db, tasks.map((t) => t.id));
   for (const t of tasks as (ReturnType<typeof taskOut> & Record<string, unknown>)[]) {
-    const a = anns.filter((x) => x.task_id === t.id);
-    const p = preds.filter((x) => x.task_id === t.id);
-    const leads = a.map((x) => x.lead_time).filter((x): x is number => x !== null);
-    const scores = p.map((x) => x.score).filter((x): x is number => x !== null);
+    const a = anns.get(t.id) ?? [];
+    const p = preds.get(t.id) ?? [];
     t.annotators = [...new Set(a.map((x) => x.completed_by_id).filter((x): x is number => x !== null))];
-    t.annotations_results = JSON.stringify(a.map((x) => x.result));
-    t.predictions_results = JSON.stringify(p.map((x) => x.result));
-    t.predictions_score = scores.length ? scores.reduce((s, x) => s + x, 0) / scores.length : null;
-    t.avg_lead_time = leads.length ? leads.reduce((s, x) => s + x, 0) / leads.length : null;
+    t.annotations_results = JSON.stringify(a.map((x) => fromJson(x.result)));
+    t.predictions_results = JSON.stringify(p.map((x) => fromJson(x.result)));
+    t.predictions_score = mean(p.map((x) => x.score).filter((x): x is number => x !== null));
+    t.avg_lead_time = mean(a.map((x) => x.lead_time).filter((x): x is number => x !== null));
   }
 }
 

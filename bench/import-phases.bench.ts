@@ -1,10 +1,10 @@
 /**
  * Where the API import's time goes, measured in-process (no HTTP, no spooling), each insert phase
- * on a fresh database: the JSON reader alone, importTasks fed from memory (validation, Kysely,
- * the database), importTasks fed by the reader (the API import minus HTTP), and the baseline;
- * plus the prototypes of bench/import-prototypes.ts. GC time is reported per phase.
+ * on a fresh database: the JSON and JSONL readers alone, importTasks fed from memory (validation,
+ * Kysely, the database), importTasks fed by the reader (the API import minus HTTP), and the
+ * baseline; plus the prototypes of bench/import-prototypes.ts. GC time is reported per phase.
  *
- *   npx tsx bench/import-phases.bench.ts [--tasks 100000] [--dialects sqlite,postgres] [--rounds 3] [--only LABEL-PART]
+ *   npx tsx bench/import-phases.bench.ts [--tasks 100000] [--dialects sqlite,postgres] [--rounds 3] [--only LABEL-PART]...
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -131,10 +131,21 @@ function memoryTasks(n: number): ImportTask[] {
   });
 }
 
-async function countReaderTasks(file: string): Promise<number> {
+async function countReaderTasks(file: string, format: 'json' | 'jsonl' = 'json'): Promise<number> {
   let n = 0;
-  for await (const _ of readTasks(fileStream(file), 'json', LIMITS)) n += 1;
+  for await (const _ of readTasks(fileStream(file), format, LIMITS)) n += 1;
   return n;
+}
+
+/** The benchmark's tasks as a JSONL file, one task per line (the JSONL reader's input). */
+function writeTaskLines(file: string, n: number): number {
+  fs.writeFileSync(file, '');
+  for (let start = 0; start < n; start += 1000) {
+    const lines: string[] = [];
+    for (let i = start; i < Math.min(n, start + 1000); i += 1) lines.push(`${JSON.stringify(benchTask(i))}\n`);
+    fs.appendFileSync(file, lines.join(''));
+  }
+  return fs.statSync(file).size;
 }
 
 async function countSplitTasks(file: string): Promise<number> {
@@ -184,18 +195,21 @@ async function* oneByOne<T>(batches: AsyncIterable<T[]>): AsyncGenerator<T[]> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { tasks: { type: 'string' }, dialects: { type: 'string' }, rounds: { type: 'string' }, only: { type: 'string' } } });
+  const { values } = parseArgs({ options: { tasks: { type: 'string' }, dialects: { type: 'string' }, rounds: { type: 'string' }, only: { type: 'string', multiple: true } } });
   const n = Number(values.tasks ?? 100_000);
   const rounds = Number(values.rounds ?? 3);
   const dialects = (values.dialects ?? 'sqlite,postgres').split(',') as Dialect[];
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'labelvault-phases-files-'));
   try {
     const file = path.join(dir, 'tasks.json');
+    const lines = path.join(dir, 'tasks.jsonl');
     const size = await writeTaskFile(file, n);
-    console.log(`${n.toLocaleString('en-US')} tasks, ${(size / 1024 ** 2).toFixed(1)} MiB JSON`);
-    const only = (p: Phase) => values.only === undefined || p.label.includes(values.only);
+    const linesSize = writeTaskLines(lines, n);
+    console.log(`${n.toLocaleString('en-US')} tasks, ${(size / 1024 ** 2).toFixed(1)} MiB JSON, ${(linesSize / 1024 ** 2).toFixed(1)} MiB JSONL`);
+    const only = (p: Phase) => values.only === undefined || values.only.some((part) => p.label.includes(part));
     const parsing: Phase[] = [
-      { label: 'readTasks (current: @streamparser/json)', run: () => countReaderTasks(file) },
+      { label: 'readTasks, JSON (json-task-reader.ts)', run: () => countReaderTasks(file) },
+      { label: 'readTasks, JSONL (line-task-reader.ts)', run: () => countReaderTasks(lines, 'jsonl') },
       { label: 'prototype: split top-level array + JSON.parse per task', run: () => countSplitTasks(file) },
     ];
     if (parsing.some(only)) await runPhases('parsing only', n, rounds, parsing.filter(only));

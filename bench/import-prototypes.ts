@@ -8,6 +8,8 @@
  * - splitJsonArray: cuts a top-level JSON array into its elements' bytes (tracking strings,
  *   escapes and depth only), so each task is parsed by the native JSON.parse instead of a
  *   JavaScript tokenizer. A task containing a forbidden key falls back to the guarded parser.
+ *   Now done by src/modules/imports/json-task-reader.ts; kept as the phases' lower bound (no
+ *   limits, no error offsets, tasks handed over in arrays).
  * - cachingSqlite: better-sqlite3 behind Kysely with prepared statements reused by SQL text
  *   (Kysely's SqliteDriver prepares every query it runs, 4,000 placeholders for a 500-row batch).
  */

@@ -223,7 +223,10 @@ export const CONTENT_TYPES: Record<ExportFormatName, string> = {
 /** The file extension of each format. */
 export const EXTENSIONS: Record<ExportFormatName, string> = { JSON: 'json', JSON_MIN: 'json', CSV: 'csv', TSV: 'tsv' };
 
-/** The text chunks of an export in one format. */
+/**
+ * The text of an export in one format, in strings of about 64 KiB (EXPORT_CHUNK_CHARS in
+ * formats.ts): a streamed reply costs one write per string.
+ */
 export async function* exportChunks(db: Db, format: ExportFormatName, config: LabelConfig, sel: ExportSelection): AsyncGenerator<string> {
   const tasks = exportTasks(db, sel);
   const info = { controls: config.controls, dataKeys: config.dataKeys };

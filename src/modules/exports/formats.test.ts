@@ -10,7 +10,7 @@ import {
   type ExportResult,
   type ExportTask,
 } from './export-types.js';
-import { EXPORT_FORMATS, csvColumns, exportCsv, exportJson, exportJsonMin, toMinTask } from './formats.js';
+import { EXPORT_CHUNK_CHARS, EXPORT_FORMATS, csvColumns, exportCsv, exportJson, exportJsonMin, toMinTask } from './formats.js';
 
 // Fixtures: three small projects whose tasks have 0, 1 and 2 annotations and one prediction each.
 
@@ -270,6 +270,35 @@ describe('streaming', () => {
       yield task(i, 9, { text: `${i} ${body}` }, [annotation(i, i, 9, [span(`r${i}`, 0, 5, 'lorem', 'PER')])], []);
     }
   }
+
+  it('yields about EXPORT_CHUNK_CHARS at a time, in every format, the same text as tasks exported one by one', async () => {
+    const all: ExportTask[] = [];
+    for await (const t of manyTasks(3000)) all.push(t);
+    const csv = { delimiter: ',', info: NER } as const;
+    const header = await collect(exportCsv(stream([]), csv));
+    const alone = async (format: (tasks: AsyncIterable<ExportTask>) => AsyncIterable<string>, from: number, to?: number) => {
+      const texts = await Promise.all(all.map(async (t) => (await collect(format(stream([t])))).slice(from, to)));
+      return texts.filter((text) => text !== '');
+    };
+    const formats: [string, AsyncIterable<string>, string][] = [
+      ['JSON', exportJson(stream(all)), `[${(await alone(exportJson, 1, -1)).join(',')}]`],
+      ['JSON_MIN', exportJsonMin(stream(all), NER), `[\n${(await alone((t) => exportJsonMin(t, NER), 2, -2)).join(',\n')}\n]`],
+      ['CSV', exportCsv(stream(all), csv), header + (await alone((t) => exportCsv(t, csv), header.length)).join('')],
+    ];
+    for (const [format, chunks, expected] of formats) {
+      const sizes: number[] = [];
+      let text = '';
+      for await (const chunk of chunks) {
+        sizes.push(chunk.length);
+        text += chunk;
+      }
+      expect(text, format).toBe(expected);
+      expect(sizes.length, format).toBeGreaterThan(10);
+      expect(sizes.length, format).toBeLessThanOrEqual(Math.ceil(text.length / EXPORT_CHUNK_CHARS));
+      for (const size of sizes.slice(0, -1)) expect(size, format).toBeGreaterThanOrEqual(EXPORT_CHUNK_CHARS);
+      for (const size of sizes) expect(size, format).toBeLessThan(EXPORT_CHUNK_CHARS + 4096);
+    }
+  });
 
   it('exports 200,000 tasks as JSON without holding them: heap growth stays under 50 MB', async () => {
     const gc = (globalThis as { gc?: () => void }).gc;

@@ -1,7 +1,8 @@
 /**
  * Label Studio's JSON, JSON_MIN, CSV and TSV exports as pure streaming generators: each takes an
- * async iterable of tasks and yields text a task at a time, so memory stays flat however large
- * the project. The conversions follow Label Studio's documented and observed behaviour:
+ * async iterable of tasks and yields text in strings of about EXPORT_CHUNK_CHARS (one write per
+ * 64 Ki characters, not per task), so memory stays flat however large the project. The
+ * conversions follow Label Studio's documented and observed behaviour:
  *
  * - JSON: a compact array of tasks, keys in Label Studio's export order (export-types.ts).
  * - JSON_MIN: one object per annotation, newest annotation first, skipped (cancelled) annotations
@@ -120,17 +121,47 @@ export function orderTask(task: ExportTask): Record<string, unknown> {
 }
 
 /**
- * Label Studio's JSON export: `[`, the tasks as compact JSON separated by `,`, then `]`. Yields
- * one string per task and never holds more than one task's text.
+ * The size, in UTF-16 code units, from which the exports yield their text: a streamed response
+ * costs a write per yielded string, so one string per task made writing dominate an export.
+ */
+export const EXPORT_CHUNK_CHARS = 64 * 1024;
+
+/** Collects an export's small strings into one buffer, handed out once it reaches EXPORT_CHUNK_CHARS. */
+class TextChunks {
+  private parts: string[] = [];
+  private length = 0;
+
+  /** Adds text; returns the buffer's text when it is full (and starts a new one), else undefined. */
+  add(text: string): string | undefined {
+    this.parts.push(text);
+    this.length += text.length;
+    return this.length >= EXPORT_CHUNK_CHARS ? this.flush() : undefined;
+  }
+
+  /** The buffer's text, emptying it. */
+  flush(): string {
+    const text = this.parts.join('');
+    this.parts = [];
+    this.length = 0;
+    return text;
+  }
+}
+
+/**
+ * Label Studio's JSON export: `[`, the tasks as compact JSON separated by `,`, then `]`. Holds at
+ * most one chunk of text (see EXPORT_CHUNK_CHARS) besides the task being written.
  */
 export async function* exportJson(tasks: AsyncIterable<ExportTask>): AsyncGenerator<string> {
-  yield '[';
-  let first = true;
+  const out = new TextChunks();
+  out.add('[');
+  let separator = '';
   for await (const task of tasks) {
-    yield (first ? '' : ',') + JSON.stringify(orderTask(task));
-    first = false;
+    const full = out.add(separator + JSON.stringify(orderTask(task)));
+    if (full !== undefined) yield full;
+    separator = ',';
   }
-  yield ']';
+  out.add(']');
+  yield out.flush();
 }
 
 /** Control name → lower-cased tag type, or null when there is no config (every named result is kept). */
@@ -223,18 +254,21 @@ export function toMinTask(task: ExportTask, info?: ExportControlInfo): MinRow[] 
   return minRows(task, controlTypesOf(info), true);
 }
 
-/** Label Studio's JSON_MIN export, written like Python's `json.dump(indent=2)`; one string per task. */
+/** Label Studio's JSON_MIN export, written like Python's `json.dump(indent=2)`; in chunks, as exportJson. */
 export async function* exportJsonMin(tasks: AsyncIterable<ExportTask>, info?: ExportControlInfo): AsyncGenerator<string> {
   const types = controlTypesOf(info);
-  yield '[\n';
+  const out = new TextChunks();
+  out.add('[\n');
   let first = true;
   for await (const task of tasks) {
     const rows = minRows(task, types, true);
     if (rows.length === 0) continue;
-    yield (first ? '' : ',\n') + rows.map((row) => JSON.stringify(row, null, 2)).join(',\n');
+    const full = out.add((first ? '' : ',\n') + rows.map((row) => JSON.stringify(row, null, 2)).join(',\n'));
+    if (full !== undefined) yield full;
     first = false;
   }
-  yield '\n]';
+  out.add('\n]');
+  yield out.flush();
 }
 
 /**
@@ -266,8 +300,8 @@ export interface CsvExportOptions {
 }
 
 /**
- * Label Studio's CSV (`,`) or TSV (`\t`) export: a header line, then one line per JSON_MIN row.
- * Yields the header, then one string per task that has rows.
+ * Label Studio's CSV (`,`) or TSV (`\t`) export: a header line, then one line per JSON_MIN row;
+ * in chunks, as exportJson.
  */
 export async function* exportCsv(tasks: AsyncIterable<ExportTask>, options: CsvExportOptions): AsyncGenerator<string> {
   const { delimiter } = options;
@@ -275,9 +309,14 @@ export async function* exportCsv(tasks: AsyncIterable<ExportTask>, options: CsvE
   const columns = options.columns ?? csvColumns(options.info);
   const types = controlTypesOf(options.info);
   const line = (cells: readonly unknown[]) => cells.map(csvCell).join(delimiter) + '\r\n';
-  yield line(columns);
+  const out = new TextChunks();
+  out.add(line(columns));
   for await (const task of tasks) {
     const rows = minRows(task, types, false);
-    if (rows.length > 0) yield rows.map((row) => line(columns.map((c) => row[c]))).join('');
+    if (rows.length === 0) continue;
+    const full = out.add(rows.map((row) => line(columns.map((c) => row[c]))).join(''));
+    if (full !== undefined) yield full;
   }
+  const rest = out.flush();
+  if (rest !== '') yield rest;
 }

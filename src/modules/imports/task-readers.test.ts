@@ -227,6 +227,70 @@ describe('prototype pollution', () => {
   });
 });
 
+describe('JSON: the native fast path and the guarded parser agree', () => {
+  /** The text as Buffers of `size` bytes (the last one shorter). */
+  const cut = (text: string, size: number) => {
+    const bytes = Buffer.from(text);
+    return chunksOf(...Array.from({ length: Math.ceil(bytes.length / size) }, (_, i) => bytes.subarray(i * size, (i + 1) * size)));
+  };
+
+  it('reads tasks the guarded parser checks (escapes, key-like strings) in place, and the plain ones around them', async () => {
+    const input = '[{"t": "a"}, {"t": "\\u00e9\\ud83d\\ude00"}, {"t": "constructor", "prototype_like": 1}, {"l": ["__proto__"]}, {"t": "e"}]';
+    const expected = [task(0, { t: 'a' }), task(1, { t: 'é😀' }), task(2, { t: 'constructor', prototype_like: 1 }), task(3, { l: ['__proto__'] }), task(4, { t: 'e' })];
+    for (const size of [1, 2, 3, 7, 1000]) expect(await readAll(cut(input, size), 'json'), `chunks of ${size}`).toEqual(expected);
+  });
+
+  it('refuses forbidden keys, escaped or not, wherever the input is cut', async () => {
+    const cases: [string, string][] = [
+      ['[{"a":1},{"b":{"__proto__":{}}}]', 'task 2: the key "__proto__" is not allowed'],
+      ['[{"a":1},{"b":[{"\\u0063onstructor":1}]}]', 'task 2: the key "constructor" is not allowed'],
+      ['[{"a":1},{"prot\\u006ftype":1}]', 'task 2: the key "prototype" is not allowed'],
+    ];
+    for (const [text, message] of cases) {
+      const bytes = Buffer.from(text);
+      for (let at = 1; at < bytes.length; at += 1) {
+        expect(await errorOf(chunksOf(bytes.subarray(0, at), bytes.subarray(at)), 'json'), `${text} cut at ${at}`).toBe(message);
+      }
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it.each([
+    ['plain tasks', 'é'],
+    ['tasks the guarded parser checks', '\\u00e9'],
+  ])('reports byte offsets in the whole input, after any number of %s', async (_kind, text) => {
+    const head = `[${Array.from({ length: 2000 }, (_, i) => `{"n": ${i}, "s": "${text}"}`).join(', ')}`;
+    const end = Buffer.byteLength(head);
+    const limits = { maxTasks: 5000 };
+    for (const size of [5, 4096, 100_000]) {
+      expect(await errorOf(cut(`${head}, }`, size), 'json', limits)).toBe(`invalid JSON at byte ${end + 2}: unexpected "}"`);
+      expect(await errorOf(cut(`${head}, {"a": tru}]`, size), 'json', limits)).toBe(`invalid JSON at byte ${end + 11}: unexpected "}"`);
+      expect(await errorOf(cut(`${head} {"a": 1}]`, size), 'json', limits)).toBe(`invalid JSON at byte ${end + 1}: unexpected "{"`);
+      expect(await errorOf(cut(`${head}]\n x`, size), 'json', limits)).toBe(`invalid JSON at byte ${end + 3}: unexpected "x" after the end of the JSON value`);
+      expect(await errorOf(cut(`${head}, 7]`, size), 'json', limits)).toBe('task 2001: must be an object, not a number');
+      expect(await errorOf(cut(head, size), 'json', limits)).toBe('invalid JSON: the input ends in the middle of a value');
+    }
+  });
+
+  it('measures a task in bytes, multi-byte characters and escapes included, on either path', async () => {
+    const limit = { maxTaskBytes: 50 };
+    const plain = `{"a":"${'é'.repeat(21)}"}`; // 50 bytes
+    const escaped = `{"a":"${'\\u00e9'.repeat(7)}"}`; // 50 bytes
+    expect(await readAll(`[${plain}, ${escaped}]`, 'json', limit)).toHaveLength(2);
+    expect(await errorOf(`[${plain}, ${escaped.replace('"a"', '"ab"')}]`, 'json', limit)).toBe('task 2: larger than 50 bytes (the limit for one task)');
+    expect(await errorOf(`[${plain.replace('é', 'éx')}]`, 'json', limit)).toBe('task 1: larger than 50 bytes (the limit for one task)');
+  });
+});
+
+describe('JSONL: the native fast path and the guarded parser agree', () => {
+  it('refuses escaped forbidden keys and reads escaped values', async () => {
+    expect(await errorOf('{"ok": 1}\n{"\\u005f_proto__": {"polluted": true}}', 'jsonl')).toBe('line 2: the key "__proto__" is not allowed');
+    expect(await errorOf('{"a": [{"constructor": 1}]}', 'jsonl')).toBe('line 1: the key "constructor" is not allowed');
+    expect(await readAll('{"t": "\\u00e9", "k": "prototype"}\n', 'jsonl')).toEqual([task(0, { t: 'é', k: 'prototype' })]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
 describe('detectFormat', () => {
   it('knows the task file extensions, in any case and after any path', () => {
     expect(detectFormat('tasks.json')).toBe('json');

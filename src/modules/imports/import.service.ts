@@ -14,6 +14,7 @@ import type { LabelConfig } from '../label-config/label-config.parser.js';
 import { resultProblem } from '../label-config/result-validation.js';
 import { configOf, settingsOf } from '../projects/projects.service.js';
 import { missingDataKey, refreshTaskCounters } from '../tasks/tasks.service.js';
+import { insertJsonRows, jsonColumn } from './json-batch-insert.js';
 import type { RawTask } from './task-readers.js';
 
 const BATCH = 500;
@@ -64,25 +65,35 @@ function checkTask(config: LabelConfig, t: RawTask): string | null {
   return null;
 }
 
+const TASK_COLUMNS = ['project_id', 'inner_id', 'data', 'meta', 'file_upload_id', 'created_at', 'updated_at', 'updated_by_id'] as const;
+const ANNOTATION_COLUMNS = ['task_id', 'project_id', 'completed_by_id', 'result', 'was_cancelled', 'ground_truth', 'lead_time', 'unique_id', 'import_id', 'last_action', 'updated_by_id', 'created_at', 'updated_at'] as const;
+const PREDICTION_COLUMNS = ['task_id', 'project_id', 'result', 'score', 'model_version', 'created_at', 'updated_at'] as const;
+
+/**
+ * Inserts one batch of tasks, then their annotations and predictions, each table with one
+ * statement whose only parameter is the rows as a JSON array (json-batch-insert.ts); returns the
+ * new task ids in the batch's order.
+ */
 async function insertBatch(trx: Transaction<Database>, project: ProjectRow, actor: Actor, batch: ImportTask[], nextInner: number) {
+  const pg = trx.getExecutor().adapter instanceof PostgresAdapter;
   const now = new Date().toISOString();
-  const rows = await trx
-    .insertInto('tasks')
-    .values(
-      batch.map((t, i) => ({
-        project_id: project.id,
-        inner_id: nextInner + i,
-        data: JSON.stringify(t.data),
-        meta: JSON.stringify(t.meta),
-        file_upload_id: t.fileUploadId ?? null,
-        created_at: now,
-        updated_at: now,
-        updated_by_id: actor.userId,
-      })),
-    )
-    .returning('id')
-    .execute();
-  const ids = rows.map((r) => r.id);
+  const taskRows = batch.map((t, i) => ({
+    project_id: project.id,
+    inner_id: nextInner + i,
+    data: jsonColumn(pg, t.data),
+    meta: jsonColumn(pg, t.meta),
+    file_upload_id: t.fileUploadId ?? null,
+    created_at: now,
+    updated_at: now,
+    updated_by_id: actor.userId,
+  }));
+  const inserted = await insertJsonRows<{ id: number; inner_id: number }>(trx, pg, 'tasks', TASK_COLUMNS, taskRows, ['id', 'inner_id']);
+  const idByInner = new Map(inserted.map((r) => [Number(r.inner_id), Number(r.id)]));
+  const ids = batch.map((_, i) => {
+    const id = idByInner.get(nextInner + i);
+    if (id === undefined) throw new Error(`import: no id returned for inner id ${nextInner + i}`);
+    return id;
+  });
   const annotations = batch.flatMap((t, i) =>
     t.annotations.map((raw) => {
       const a = raw as Item;
@@ -90,7 +101,7 @@ async function insertBatch(trx: Transaction<Database>, project: ProjectRow, acto
         task_id: ids[i]!,
         project_id: project.id,
         completed_by_id: actor.userId,
-        result: JSON.stringify(a.result ?? []),
+        result: jsonColumn(pg, a.result ?? []),
         was_cancelled: a.was_cancelled === true ? 1 : 0,
         ground_truth: a.ground_truth === true ? 1 : 0,
         lead_time: typeof a.lead_time === 'number' ? a.lead_time : null,
@@ -109,7 +120,7 @@ async function insertBatch(trx: Transaction<Database>, project: ProjectRow, acto
       return {
         task_id: ids[i]!,
         project_id: project.id,
-        result: JSON.stringify(p.result ?? []),
+        result: jsonColumn(pg, p.result ?? []),
         score: typeof p.score === 'number' ? p.score : null,
         model_version: typeof p.model_version === 'string' ? p.model_version : project.model_version,
         created_at: now,
@@ -117,8 +128,8 @@ async function insertBatch(trx: Transaction<Database>, project: ProjectRow, acto
       };
     }),
   );
-  for (let i = 0; i < annotations.length; i += BATCH) await trx.insertInto('annotations').values(annotations.slice(i, i + BATCH)).execute();
-  for (let i = 0; i < predictions.length; i += BATCH) await trx.insertInto('predictions').values(predictions.slice(i, i + BATCH)).execute();
+  await insertJsonRows(trx, pg, 'annotations', ANNOTATION_COLUMNS, annotations);
+  await insertJsonRows(trx, pg, 'predictions', PREDICTION_COLUMNS, predictions);
   const touched = ids.filter((_, i) => batch[i]!.annotations.length > 0 || batch[i]!.predictions.length > 0);
   for (let i = 0; i < touched.length; i += BATCH) await refreshTaskCounters(trx, touched.slice(i, i + BATCH), settingsOf(project).maximum_annotations);
   return { ids, annotations: annotations.length, predictions: predictions.length };
@@ -140,14 +151,21 @@ export async function importTasks(deps: AppDeps, actor: Actor, audit: AuditFn, p
     let nextInner = Number(max?.m ?? 0) + 1;
     const uploadIds = opts.beforeInsert ? await opts.beforeInsert(trx) : [];
     let batch: ImportTask[] = [];
-    const ids: number[] = [];
+    // Only the count and the first and last ids, unless the caller asked for every id.
+    const taskIds: number[] | undefined = opts.returnTaskIds ? [] : undefined;
+    let taskCount = 0;
+    let firstId: number | undefined;
+    let lastId: number | undefined;
     let annotationCount = 0;
     let predictionCount = 0;
     const flush = async () => {
       if (batch.length === 0) return;
       const r = await insertBatch(trx, project, actor, batch, nextInner);
       nextInner += batch.length;
-      ids.push(...r.ids);
+      taskCount += r.ids.length;
+      firstId ??= r.ids[0];
+      lastId = r.ids[r.ids.length - 1];
+      if (taskIds) for (const id of r.ids) taskIds.push(id);
       annotationCount += r.annotations;
       predictionCount += r.predictions;
       batch = [];
@@ -156,15 +174,15 @@ export async function importTasks(deps: AppDeps, actor: Actor, audit: AuditFn, p
       const problem = checkTask(config, t);
       if (problem) throw invalid({ tasks: [`task ${t.index + 1}: ${problem}`] }, 'Import refused: nothing was imported');
       for (const k of Object.keys(t.data)) columns.add(k);
-      if (opts.exactlyOne && ids.length + batch.length >= 1) throw notExactlyOne();
+      if (opts.exactlyOne && taskCount + batch.length >= 1) throw notExactlyOne();
       batch.push(t);
       if (batch.length >= BATCH) await flush();
     }
     await flush();
-    if (ids.length === 0) throw opts.exactlyOne ? notExactlyOne() : invalid({ tasks: ['No tasks found in the import.'] });
-    await audit(trx, { action: 'task.import', objectType: 'project', objectId: project.id, projectId: project.id, changes: { task_count: ids.length, annotation_count: annotationCount, prediction_count: predictionCount, first_task: ids[0], last_task: ids[ids.length - 1] } });
+    if (taskCount === 0) throw opts.exactlyOne ? notExactlyOne() : invalid({ tasks: ['No tasks found in the import.'] });
+    await audit(trx, { action: 'task.import', objectType: 'project', objectId: project.id, projectId: project.id, changes: { task_count: taskCount, annotation_count: annotationCount, prediction_count: predictionCount, first_task: firstId, last_task: lastId } });
     return {
-      task_count: ids.length,
+      task_count: taskCount,
       annotation_count: annotationCount,
       prediction_count: predictionCount,
       duration: (Date.now() - started) / 1000,
@@ -172,7 +190,7 @@ export async function importTasks(deps: AppDeps, actor: Actor, audit: AuditFn, p
       could_be_tasks_list: false,
       found_formats: opts.foundFormats ?? [],
       data_columns: [...columns].sort(),
-      ...(opts.returnTaskIds && { task_ids: ids }),
+      ...(taskIds && { task_ids: taskIds }),
     };
   });
 }

@@ -61,6 +61,21 @@ function refuseCrossSiteForm(req: FastifyRequest, formAllowed: boolean): void {
   if (type !== 'application/json') throw new AppError(415, 'JSON_ONLY', 'Send this request as application/json.');
 }
 
+/**
+ * A multipart/form-data body as plain fields (Label Studio's clients may post forms, e.g. to
+ * create a project); the schema then validates and coerces them. Files are refused here: only
+ * the import routes take files.
+ */
+async function multipartFields(req: FastifyRequest): Promise<Record<string, unknown>> {
+  const fields: Record<string, unknown> = {};
+  for await (const part of req.parts()) {
+    if (part.type === 'file') throw new AppError(400, 'FILES_NOT_ACCEPTED', `This endpoint takes no files (got "${part.fieldname}").`);
+    if (['__proto__', 'constructor', 'prototype'].includes(part.fieldname)) throw new AppError(400, 'FIELD_REFUSED', `The field "${part.fieldname}" is not allowed.`);
+    fields[part.fieldname] = part.value;
+  }
+  return fields;
+}
+
 type SchemaNode = { type?: string; anyOf?: SchemaNode[]; properties?: Record<string, SchemaNode> };
 
 /** The query parameters a schema declares as booleans. */
@@ -117,7 +132,7 @@ export function registerRoutes(app: FastifyInstance, deps: AppDeps, routes: read
       // Label Studio's clients POST some bodies empty and without a content type: that is `{}`;
       // Python clients write query booleans as True/False or 1/0.
       preValidation: async (req) => {
-        if (req.body === undefined && def.schema.body) req.body = {};
+        if (req.body === undefined && def.schema.body) req.body = req.isMultipart() ? await multipartFields(req) : {};
         normaliseQueryBooleans(req.query as Record<string, unknown>, boolKeys);
       },
       // Who is calling is settled before the body is even read: an anonymous or unauthorised

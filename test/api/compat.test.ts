@@ -59,4 +59,30 @@ describe.each(DIALECTS)('Label Studio client compatibility on %s', (dialect) => 
     expect((await call(s, 'DELETE', `/api/projects/${projectId}/tasks/`, { token: manager.token })).status).toBe(204);
     expect((await call(s, 'GET', `/api/tasks?project=${projectId}`, { token: manager.token })).body.total).toBe(0);
   });
+  it('creates a project from a form post (urlencoded or multipart), coercing its fields', async () => {
+    const form = new FormData();
+    form.append('title', 'From a form');
+    form.append('maximum_annotations', '3');
+    form.append('show_skip_button', 'false');
+    const multi = await fetch(`${s.url}/api/projects`, { method: 'POST', headers: { authorization: `Token ${manager.token}` }, body: form });
+    expect(multi.status).toBe(201);
+    expect(await multi.json()).toMatchObject({ title: 'From a form', maximum_annotations: 3, show_skip_button: false });
+    const url = await fetch(`${s.url}/api/projects`, { method: 'POST', headers: { authorization: `Token ${manager.token}`, 'content-type': 'application/x-www-form-urlencoded' }, body: 'title=Encoded&color=%23AABBCC' });
+    expect(await url.json()).toMatchObject({ title: 'Encoded', color: '#AABBCC' });
+    const withFile = new FormData();
+    withFile.append('title', 'x');
+    withFile.append('file', new Blob(['x']), 'x.txt');
+    expect((await fetch(`${s.url}/api/projects`, { method: 'POST', headers: { authorization: `Token ${manager.token}` }, body: withFile })).status).toBe(400);
+    const unknown = new FormData();
+    unknown.append('organization', '999');
+    expect((await fetch(`${s.url}/api/projects`, { method: 'POST', headers: { authorization: `Token ${manager.token}` }, body: unknown })).status).toBe(400);
+  });
+
+  it('orders a project’s plain task list', async () => {
+    const p = (await call(s, 'POST', '/api/projects', { token: manager.token, body: { label_config: CONFIG } })).body.id;
+    await call(s, 'POST', `/api/projects/${p}/import`, { token: manager.token, body: [{ text: 'a' }, { text: 'b' }] });
+    const asc = await call(s, 'GET', `/api/projects/${p}/tasks?ordering=inner_id`, { token: manager.token });
+    expect(asc.body.map((t: { inner_id: number }) => t.inner_id)).toEqual([1, 2]);
+    expect((await call(s, 'GET', `/api/projects/${p}/tasks?ordering=password`, { token: manager.token })).status).toBe(400);
+  });
 });

@@ -45,7 +45,7 @@ export const tasksRoutes = [
     access: 'project.view',
     schema: {
       params: IdParams,
-      querystring: Type.Object({ ...PagingQuery, start: Type.Optional(Type.Integer({ minimum: 0 })) }, { additionalProperties: false }),
+      querystring: Type.Object({ ...PagingQuery, start: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647 })), ordering: Type.Optional(Type.String({ maxLength: 30 })) }, { additionalProperties: false }),
       response: { 200: Type.Array(TaskResponse), 404: ErrorResponse },
     },
     audit: null,

@@ -159,13 +159,17 @@ async function addAllFields(db: Db, tasks: ReturnType<typeof taskOut>[]) {
 }
 
 /** `GET /api/projects/{id}/tasks`: a plain array, newest first; page_size 0 or a page past the end is 404. */
-export async function listProjectTasks(db: Db, actor: Actor, projectId: number, q: { page?: number | undefined; page_size?: number | undefined; start?: number | undefined }) {
+const PROJECT_TASK_ORDERINGS = { id: ['id', 'asc'], '-id': ['id', 'desc'], inner_id: ['inner_id', 'asc'], '-inner_id': ['inner_id', 'desc'], created_at: ['created_at', 'asc'], '-created_at': ['created_at', 'desc'], updated_at: ['updated_at', 'asc'], '-updated_at': ['updated_at', 'desc'] } as const;
+
+export async function listProjectTasks(db: Db, actor: Actor, projectId: number, q: { page?: number | undefined; page_size?: number | undefined; start?: number | undefined; ordering?: string | undefined }) {
+  const order = PROJECT_TASK_ORDERINGS[(q.ordering ?? '-id') as keyof typeof PROJECT_TASK_ORDERINGS];
+  if (!order) throw invalid({ ordering: [`One of ${Object.keys(PROJECT_TASK_ORDERINGS).join(', ')}.`] });
   await getProjectRow(db, actor, projectId);
   const total = Number((await db.selectFrom('tasks').select(sql<number>`count(*)`.as('n')).where('project_id', '=', projectId).executeTakeFirstOrThrow()).n);
   const size = q.page_size === undefined ? 100 : q.page_size === -1 ? Math.max(total, 1) : q.page_size;
   const offset = q.start ?? ((q.page ?? 1) - 1) * size;
   if (size === 0 || (offset >= total && offset > 0)) throw notFound('Invalid page.');
-  const rows = await db.selectFrom('tasks').selectAll().where('project_id', '=', projectId).orderBy('id', 'desc').limit(size).offset(offset).execute();
+  const rows = await db.selectFrom('tasks').selectAll().where('project_id', '=', projectId).orderBy(order[0], order[1]).orderBy('id', 'desc').limit(size).offset(offset).execute();
   return rows.map(taskOut);
 }
 

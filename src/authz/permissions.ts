@@ -96,6 +96,7 @@ export function can(actor: { role: Role } | null | undefined, permission: Permis
   return actor !== null && actor !== undefined && granted[actor.role].has(permission);
 }
 
+/** Whether a value is one of the role codes. */
 export function isRole(value: unknown): value is Role {
   return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
 }

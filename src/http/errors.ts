@@ -4,6 +4,7 @@
  */
 export type ValidationErrors = Record<string, string[]>;
 
+/** An error with a stable code, an HTTP status and a message safe to show to the client. */
 export class AppError extends Error {
   constructor(
     readonly status: number,
@@ -17,8 +18,11 @@ export class AppError extends Error {
   }
 }
 
+/** 404: the object does not exist or the caller may not know it does. */
 export const notFound = (what = 'Not found.') => new AppError(404, 'NOT_FOUND', what);
+/** 403: the caller may see the object but not do this. */
 export const forbidden = (why = 'You do not have permission to perform this action.') => new AppError(403, 'FORBIDDEN', why);
+/** 401: no valid credentials came with the request. */
 export const unauthenticated = (why = 'Authentication credentials were not provided.') =>
   new AppError(401, 'NOT_AUTHENTICATED', why);
 /** A 400 naming the field(s) at fault. */

@@ -9,6 +9,7 @@ const SECRET_QUERY = /([?&](?:token|key|api_key|access_token|refresh|password|se
 /** A URL with secret-looking query values replaced by "***". */
 export const maskUrl = (url: string) => url.replace(SECRET_QUERY, '$1***');
 
+/** Pino options for the server: level, redaction of credentials, URL masking. */
 export function loggerOptions(level: string) {
   return {
     level,

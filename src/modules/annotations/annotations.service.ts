@@ -109,10 +109,12 @@ async function getAnnotationRow(db: Db, actor: Actor, id: number): Promise<{ row
   return { row, project };
 }
 
+/** One annotation the actor may see (its project in their organization). */
 export async function getAnnotation(db: Db, actor: Actor, id: number) {
   return annotationOut((await getAnnotationRow(db, actor, id)).row);
 }
 
+/** A task's annotations, oldest first, with their authors' emails. */
 export async function listTaskAnnotations(db: Db, actor: Actor, taskId: number) {
   await getTaskWithProject(db, actor, taskId);
   const rows = await db.selectFrom('annotations as a').leftJoin('users as u', 'u.id', 'a.completed_by_id').selectAll('a').select('u.email as username').where('a.task_id', '=', taskId).orderBy('a.id').execute();

@@ -49,6 +49,7 @@ async function ownDraft(db: Db, actor: Actor, id: number): Promise<DraftRow> {
 
 export const getDraft = async (db: Db, actor: Actor, id: number) => draftOut(await ownDraft(db, actor, id));
 
+/** Changes one of the actor's drafts (never moves it to another task). */
 export async function updateDraft(deps: AppDeps, actor: Actor, audit: AuditFn, id: number, input: DraftInput & { task?: number | undefined }) {
   const row = await ownDraft(deps.db, actor, id);
   if (input.task !== undefined && input.task !== row.task_id) throw invalid({ task: ['A draft cannot move to another task.'] });
@@ -69,6 +70,7 @@ export async function updateDraft(deps: AppDeps, actor: Actor, audit: AuditFn, i
   });
 }
 
+/** Deletes one of the actor's drafts. */
 export async function deleteDraft(deps: AppDeps, actor: Actor, audit: AuditFn, id: number): Promise<void> {
   const row = await ownDraft(deps.db, actor, id);
   await deps.db.transaction().execute(async (trx) => {

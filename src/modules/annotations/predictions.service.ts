@@ -63,6 +63,7 @@ export async function listPredictions(db: Db, actor: Actor, q: { task?: number |
   return (await query.orderBy('id').limit(100_000).execute()).map(predictionOut);
 }
 
+/** Changes a prediction's result, score or model version (the result is validated). */
 export async function updatePrediction(deps: AppDeps, actor: Actor, audit: AuditFn, id: number, input: Partial<Omit<PredictionInput, 'task'>>) {
   const { row, project } = await getPredictionRow(deps.db, actor, id);
   if (input.result !== undefined) {
@@ -86,6 +87,7 @@ export async function updatePrediction(deps: AppDeps, actor: Actor, audit: Audit
   });
 }
 
+/** Deletes a prediction and recounts its task. */
 export async function deletePrediction(deps: AppDeps, actor: Actor, audit: AuditFn, id: number): Promise<void> {
   const { row, project } = await getPredictionRow(deps.db, actor, id);
   await deps.db.transaction().execute(async (trx) => {

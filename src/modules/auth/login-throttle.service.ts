@@ -46,5 +46,7 @@ export async function attemptSucceeded(deps: AppDeps, attempt: Attempt): Promise
   await deps.db.deleteFrom('login_failures').where('id', '=', attempt.ipRowId).execute();
 }
 
+/** The throttle key of an email typed at login. */
 export const emailAccount = (email: string) => `email:${email.trim().toLowerCase()}`;
+/** The throttle key of a user (current-password checks). */
 export const userAccount = (userId: number) => `user:${userId}`;

@@ -12,6 +12,7 @@ export const CSRF_COOKIE = 'lv_csrftoken';
 export const CSRF_HEADER = 'x-csrftoken';
 const TOUCH_EVERY_MS = 60_000;
 
+/** The SHA-256 stored for a session cookie value. */
 export const hashSessionToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
 export interface ActiveSession {

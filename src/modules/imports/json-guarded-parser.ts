@@ -49,12 +49,14 @@ export const PUNCTUATION: Partial<Record<TokenType, string>> = {
   [TokenType.COMMA]: '","',
 };
 
+/** A token as an error message shows it. */
 export function describeToken(t: Token): string {
   if (t.token === TokenType.STRING) return 'string';
   if (t.token === TokenType.NUMBER) return 'number';
   return PUNCTUATION[t.token] ?? String(t.value);
 }
 
+/** A byte as an error message shows it. */
 export function describeByte(byte: number | undefined): string {
   if (byte === undefined) return 'input';
   if (byte >= 0x20 && byte < 0x7f) return JSON.stringify(String.fromCharCode(byte));

@@ -18,6 +18,7 @@ import { findMembership } from '../users/users.repository.js';
 
 type Q = Db | Transaction<Database>;
 
+/** The invite token an organization's nonce derives (never stored). */
 export const deriveInviteToken = (secrets: Secrets, orgId: number, nonce: string) => secrets.mac('invite', orgId, nonce).slice(0, 32);
 const inviteLookup = (secrets: Secrets, token: string) => secrets.mac('invite-lookup', token);
 

@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import type { Db } from '../../db/database.js';
 import type { ProjectRow } from '../../db/schema.js';
 
+/** A project by id, whatever its organization (callers check access). */
 export const findProject = (db: Db, id: number): Promise<ProjectRow | undefined> => db.selectFrom('projects').selectAll().where('id', '=', id).executeTakeFirst();
 
 export interface ProjectCounters {

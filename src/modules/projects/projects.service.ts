@@ -40,7 +40,9 @@ export async function getProjectRow(db: Db, actor: Actor, id: number): Promise<P
   return p;
 }
 
+/** A project's settings with Label Studio's defaults filled in. */
 export const settingsOf = (p: ProjectRow): ProjectSettings => ({ ...PROJECT_SETTING_DEFAULTS, ...fromJson<Partial<ProjectSettings>>(p.settings) });
+/** A project's parsed labeling config. */
 export const configOf = (p: ProjectRow): LabelConfig => parseLabelConfig(p.label_config);
 
 /** A project row and its counters → Label Studio's project shape. */

@@ -9,6 +9,7 @@ export function agoText(iso: string, now = Date.now()): string {
   return '0\u00a0minutes';
 }
 
+/** An annotation row in Label Studio's response shape. */
 export function annotationOut(a: AnnotationRow, username = '') {
   const result = fromJson<unknown[]>(a.result);
   return {
@@ -36,6 +37,7 @@ export function annotationOut(a: AnnotationRow, username = '') {
   };
 }
 
+/** A prediction row in Label Studio's response shape. */
 export const predictionOut = (p: PredictionRow) => ({
   id: p.id,
   task: p.task_id,
@@ -48,6 +50,7 @@ export const predictionOut = (p: PredictionRow) => ({
   updated_at: p.updated_at,
 });
 
+/** A draft row in Label Studio's response shape. */
 export const draftOut = (d: DraftRow) => ({
   id: d.id,
   task: d.task_id,
@@ -61,6 +64,7 @@ export const draftOut = (d: DraftRow) => ({
   updated_at: d.updated_at,
 });
 
+/** A task row in Label Studio's response shape (without annotations). */
 export const taskOut = (t: TaskRow) => ({
   id: t.id,
   project: t.project_id,

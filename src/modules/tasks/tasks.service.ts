@@ -161,6 +161,7 @@ async function addAllFields(db: Db, tasks: ReturnType<typeof taskOut>[]) {
 /** `GET /api/projects/{id}/tasks`: a plain array, newest first; page_size 0 or a page past the end is 404. */
 const PROJECT_TASK_ORDERINGS = { id: ['id', 'asc'], '-id': ['id', 'desc'], inner_id: ['inner_id', 'asc'], '-inner_id': ['inner_id', 'desc'], created_at: ['created_at', 'asc'], '-created_at': ['created_at', 'desc'], updated_at: ['updated_at', 'asc'], '-updated_at': ['updated_at', 'desc'] } as const;
 
+/** `GET /api/projects/{id}/tasks`: a plain array (newest first by default); page_size 0 or a page past the end is 404. */
 export async function listProjectTasks(db: Db, actor: Actor, projectId: number, q: { page?: number | undefined; page_size?: number | undefined; start?: number | undefined; ordering?: string | undefined }) {
   const order = PROJECT_TASK_ORDERINGS[(q.ordering ?? '-id') as keyof typeof PROJECT_TASK_ORDERINGS];
   if (!order) throw invalid({ ordering: [`One of ${Object.keys(PROJECT_TASK_ORDERINGS).join(', ')}.`] });

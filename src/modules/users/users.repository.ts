@@ -5,18 +5,23 @@ import type { Database, MembershipRow, UserRow } from '../../db/schema.js';
 
 type Q = Db | Transaction<Database>;
 
+/** A user by id. */
 export const findUserById = (db: Q, id: number): Promise<UserRow | undefined> =>
   db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
 
+/** A user by email (compared lower-cased). */
 export const findUserByEmail = (db: Q, email: string): Promise<UserRow | undefined> =>
   db.selectFrom('users').selectAll().where('email', '=', email.trim().toLowerCase()).executeTakeFirst();
 
+/** A user by username. */
 export const findUserByUsername = (db: Q, username: string): Promise<UserRow | undefined> =>
   db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
 
+/** A user's memberships, by organization id. */
 export const listMembershipsOfUser = (db: Q, userId: number): Promise<MembershipRow[]> =>
   db.selectFrom('memberships').selectAll().where('user_id', '=', userId).orderBy('organization_id').execute();
 
+/** A user's membership in one organization. */
 export const findMembership = (db: Q, organizationId: number, userId: number): Promise<MembershipRow | undefined> =>
   db.selectFrom('memberships').selectAll().where('organization_id', '=', organizationId).where('user_id', '=', userId).executeTakeFirst();
 

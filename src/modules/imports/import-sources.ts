@@ -14,11 +14,13 @@ import { AppError, invalid } from '../../http/errors.js';
 import { outboundStream } from '../../outbound/outbound.js';
 import type { LabelConfig } from '../label-config/label-config.parser.js';
 import { detectFormat, readTasks, type ImportFileFormat, type RawTask, type TaskFileFormat } from './task-readers.js';
-import { saveUpload, uploadDir, uploadUrl } from './uploads.service.js';
+import { isForbiddenKey } from './task-shape.js';
+import type { FileUploadsTable } from '../../db/schema.js';
+import { adoptUpload, saveUpload, uploadDir, uploadUrl } from './uploads.service.js';
 
 /** One spooled input: a task file to parse, or a media file that becomes one task. */
 export type Spooled =
-  | { kind: 'tasks'; format: TaskFileFormat; file: string; label: string; upload?: { name: string; original: string; size: number; contentType: string } }
+  | { kind: 'tasks'; format: TaskFileFormat; file: string; label: string; upload?: { name: string; original: string; size: number; contentType: string }; source?: { original: string; contentType: string } }
   | { kind: 'media'; file: string; label: string; upload: { name: string; original: string; size: number; contentType: string } };
 
 function byteLimit(max: number, label: string) {
@@ -110,7 +112,8 @@ async function spoolUrl(deps: AppDeps, url: string): Promise<Spooled> {
     const name = new URL(res.url).pathname.split('/').pop() || 'download.json';
     const format = formatOrRefuse(name, String(res.headers['content-type'] ?? ''));
     if (format === 'media') throw invalid({ url: ['A URL to a media file is imported as task data instead: {"image": "<url>"}.'] });
-    return { kind: 'tasks', format, file: await spoolStream(deps, res.body, url), label: url };
+    const contentType = String(res.headers['content-type'] ?? '').split(';')[0]!.trim() || 'application/octet-stream';
+    return { kind: 'tasks', format, file: await spoolStream(deps, res.body, url), label: url, source: { original: name, contentType } };
   } finally {
     res.body.destroy();
   }
@@ -154,4 +157,89 @@ export function cleanSpool(deps: AppDeps, projectId: number, spooled: Spooled[],
     const isUpload = path.resolve(path.dirname(s.file)) === keep;
     if (!isUpload || !keepUploads) fs.rmSync(s.file, { force: true });
   }
+}
+
+/** Formats Label Studio may read either as a list of tasks or as one file per task. */
+const LIST_FORMATS: ReadonlySet<string> = new Set(['csv', 'tsv', 'txt']);
+
+/** Whether any input could be a list of tasks or one task per file (Label Studio's `could_be_tasks_list`). */
+export const couldBeTasksList = (spooled: Spooled[]) => spooled.some((s) => s.kind === 'tasks' && LIST_FORMATS.has(s.format));
+
+/**
+ * Keeps a URL's download as an upload too (Label Studio stores it as one), so every input but a
+ * JSON body can be committed later by reimport. Returns the spooled inputs, now pointing there.
+ */
+export function keepDownloadsAsUploads(deps: AppDeps, projectId: number, spooled: Spooled[]): Spooled[] {
+  return spooled.map((s) => {
+    if (s.kind !== 'tasks' || s.upload || !s.source) return s;
+    const saved = adoptUpload(deps, projectId, s.file, s.source.original);
+    return { ...s, file: saved.file, upload: { name: saved.name, original: s.source.original, size: saved.size, contentType: s.source.contentType } };
+  });
+}
+
+type UploadRow = Pick<FileUploadsTable, 'file' | 'original_name' | 'size' | 'content_type'>;
+
+/**
+ * Stored uploads as inputs to import again: task files are read from disk, media files become one
+ * task each. With `filesAsTasksList` false, CSV, TSV and TXT files also become one task each.
+ */
+export function spooledFromUploads(deps: AppDeps, projectId: number, rows: UploadRow[], filesAsTasksList: boolean): Spooled[] {
+  const dir = uploadDir(deps, projectId);
+  return rows.map((r) => {
+    const file = path.join(dir, path.basename(r.file));
+    const upload = { name: r.file, original: r.original_name, size: Number(r.size), contentType: r.content_type };
+    const format = formatOrRefuse(r.original_name, r.content_type);
+    if (format === 'media' || (!filesAsTasksList && LIST_FORMATS.has(format))) return { kind: 'media', file, label: r.original_name, upload };
+    return { kind: 'tasks', format, file, label: r.original_name, upload };
+  });
+}
+
+/** Result value keys that differ from the control's lower-cased tag, and controls whose value is one scalar. */
+const VALUE_KEY: Record<string, string> = { textarea: 'text' };
+const SCALAR_TYPES: ReadonlySet<string> = new Set(['rating', 'number', 'datetime']);
+
+function preannotationProblem(field: string, why: string) {
+  return invalid({ preannotated_from_fields: [`${field}: ${why}`] });
+}
+
+/**
+ * One field's value as a prediction result, as Label Studio's `reformat_predictions` builds it: a
+ * list of result objects is used as is; any other value goes to the control named like the field,
+ * else to the config's only control (`{choices: [value]}`, `{rating: value}`, or an object value
+ * as the whole `value`). The result is validated later like any imported prediction.
+ */
+function resultFromField(config: LabelConfig, field: string, value: unknown): unknown[] {
+  if (Array.isArray(value) && value.length > 0 && value.every((v) => v !== null && typeof v === 'object' && !Array.isArray(v))) return value;
+  const control = config.controls.find((c) => c.name === field) ?? (config.controls.length === 1 ? config.controls[0] : undefined);
+  if (!control) throw preannotationProblem(field, `the labeling config has ${config.controls.length} controls and none is named "${field}"; send a list of results instead.`);
+  const type = control.type.toLowerCase();
+  const key = VALUE_KEY[type] ?? type;
+  const v = value !== null && typeof value === 'object' && !Array.isArray(value) ? value : SCALAR_TYPES.has(type) ? { [key]: value } : { [key]: Array.isArray(value) ? value : [value] };
+  return [{ from_name: control.name, to_name: control.toName[0] ?? '', type, value: v }];
+}
+
+/**
+ * Adds a prediction to each task for every listed data field (Label Studio's
+ * `?preannotated_from_fields=`). The fields stay in the task data, as in Label Studio; a task
+ * without one of them is refused, a null value adds no prediction.
+ */
+export async function* withPreannotations<T extends RawTask>(config: LabelConfig, fields: string[], tasks: AsyncIterable<T>): AsyncGenerator<T> {
+  for await (const t of tasks) {
+    const predictions = [...t.predictions];
+    for (const field of fields) {
+      if (!Object.hasOwn(t.data, field)) throw preannotationProblem(field, `task ${t.index + 1} has no such data field.`);
+      const value = t.data[field];
+      if (value === null || value === undefined) continue;
+      predictions.push({ result: resultFromField(config, field, value), score: 1, model_version: 'preannotated' });
+    }
+    yield { ...t, predictions };
+  }
+}
+
+/** The field names of a `preannotated_from_fields` query value (comma-separated, as Label Studio reads it). */
+export function preannotatedFields(value: string | undefined): string[] {
+  const fields = (value ?? '').split(',').map((f) => f.trim()).filter(Boolean);
+  const bad = fields.find((f) => isForbiddenKey(f) || f.length > 200);
+  if (bad) throw preannotationProblem(bad.slice(0, 50), 'not a usable field name.');
+  return [...new Set(fields)];
 }

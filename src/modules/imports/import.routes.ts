@@ -1,17 +1,17 @@
 /** Import (Label Studio's POST /api/projects/{id}/import and its aliases) and uploaded files. */
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { AppDeps } from '../../app-deps.js';
 import type { Actor } from '../../http/actor.js';
-import { ErrorResponse, IdParams } from '../../http/common-schemas.js';
-import { invalid } from '../../http/errors.js';
+import { ErrorResponse, Id, IdParams, NoContent } from '../../http/common-schemas.js';
 import { defineRoute, type AuditFn } from '../../http/route.js';
 import { configOf, getProjectRow } from '../projects/projects.service.js';
 import { TaskResponse } from '../tasks/tasks.schemas.js';
 import { getTaskDetail } from '../tasks/tasks.service.js';
-import { cleanSpool, spoolImport, tasksOf } from './import-sources.js';
-import { importTasks, type ImportSummary } from './import.service.js';
-import { openUpload, recordUpload } from './uploads.service.js';
+import { cleanSpool, couldBeTasksList, keepDownloadsAsUploads, preannotatedFields, spooledFromUploads, spoolImport, tasksOf, withPreannotations } from './import-sources.js';
+import { importTasks, keepUploadsOnly, type ImportSummary } from './import.service.js';
+import type { RawTask } from './task-readers.js';
+import { findUploads, openUpload, recordUpload } from './uploads.service.js';
 
 const ImportQuery = Type.Object(
   {
@@ -45,21 +45,44 @@ interface RunOptions {
   exactlyOne?: boolean;
 }
 
+/** Reads every task of the inputs without storing any: the count and data columns found. */
+async function surveyTasks(tasks: AsyncIterable<RawTask>): Promise<{ taskCount: number; dataColumns: string[] }> {
+  const columns = new Set<string>();
+  let taskCount = 0;
+  for await (const t of tasks) {
+    taskCount++;
+    for (const k of Object.keys(t.data)) columns.add(k);
+  }
+  return { taskCount, dataColumns: [...columns] };
+}
+
 /**
- * Spools the request's inputs, then imports them all or nothing. Spooling cleans up after itself
- * when it fails; spooled temporary files go after the import, uploads too when it failed.
+ * Spools the request's inputs, then imports them all or nothing — or, with
+ * `commit_to_project=false`, only keeps the uploads (parsed, to report what they hold) for a later
+ * reimport. Spooling cleans up after itself when it fails; spooled temporary files go afterwards,
+ * uploads too when the request failed.
  */
 async function runImport(deps: AppDeps, actor: Actor, audit: AuditFn, req: FastifyRequest, projectId: number, q: RunOptions): Promise<ImportSummary> {
-  if (q.commit_to_project === false) throw invalid({ commit_to_project: ['Uploading without committing (and reimport) is not supported yet; import directly.'] });
-  if (q.preannotated_from_fields) throw invalid({ preannotated_from_fields: ['Not supported yet: import predictions in Label Studio’s task format instead.'] });
+  const started = Date.now();
   const project = await getProjectRow(deps.db, actor, projectId);
+  const fields = preannotatedFields(q.preannotated_from_fields);
   const config = configOf(project);
-  const spooled = await spoolImport(deps, req, projectId);
-  const uploads = spooled.flatMap((s) => (s.upload ? [s.upload] : []));
+  let spooled = await spoolImport(deps, req, projectId);
   const uploadIds = new Map<string, number>();
+  const read = () => (fields.length ? withPreannotations(config, fields, tasksOf(deps, config, projectId, spooled, uploadIds)) : tasksOf(deps, config, projectId, spooled, uploadIds));
+  const formats = () => ({ could_be_tasks_list: couldBeTasksList(spooled), found_formats: [...new Set(spooled.map((s) => (s.kind === 'media' ? s.upload.contentType : s.format)))] });
   let ok = false;
   try {
-    const summary = await importTasks(deps, actor, audit, project, () => tasksOf(deps, config, projectId, spooled, uploadIds), {
+    if (q.commit_to_project === false) {
+      spooled = keepDownloadsAsUploads(deps, projectId, spooled);
+      const found = await surveyTasks(read());
+      const uploads = spooled.flatMap((s) => (s.upload ? [s.upload] : []));
+      const summary = await keepUploadsOnly(deps, actor, audit, project, uploads, { ...found, started });
+      ok = true;
+      return { ...summary, ...formats() };
+    }
+    const uploads = spooled.flatMap((s) => (s.upload ? [s.upload] : []));
+    const summary = await importTasks(deps, actor, audit, project, read, {
       returnTaskIds: q.return_task_ids === true,
       exactlyOne: q.exactlyOne === true,
       beforeInsert: async (trx) => {
@@ -68,10 +91,33 @@ async function runImport(deps: AppDeps, actor: Actor, audit: AuditFn, req: Fasti
       },
     });
     ok = true;
-    return { ...summary, found_formats: [...new Set(spooled.map((s) => (s.kind === 'media' ? s.upload.contentType : s.format)))] };
+    return { ...summary, ...formats() };
   } finally {
     cleanSpool(deps, projectId, spooled, ok);
   }
+}
+
+const ReimportBody = Type.Object(
+  {
+    file_upload_ids: Type.Array(Id(), { maxItems: 10_000, description: 'Uploads of this project, kept by an import with commit_to_project=false' }),
+    files_as_tasks_list: Type.Optional(Type.Boolean({ description: 'CSV, TSV and TXT files as lists of tasks (default) or one task per file' })),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * Imports stored uploads again (Label Studio's reimport): the tasks made earlier from them are
+ * replaced, all or nothing. No ids: 204, as Label Studio answers.
+ */
+async function runReimport(deps: AppDeps, actor: Actor, audit: AuditFn, projectId: number, body: Static<typeof ReimportBody>): Promise<ImportSummary | null> {
+  const project = await getProjectRow(deps.db, actor, projectId);
+  if (body.file_upload_ids.length === 0) return null;
+  const config = configOf(project);
+  const rows = await findUploads(deps, projectId, body.file_upload_ids);
+  const spooled = spooledFromUploads(deps, projectId, rows, body.files_as_tasks_list !== false);
+  const uploadIds = new Map(rows.map((r) => [r.file, Number(r.id)]));
+  const summary = await importTasks(deps, actor, audit, project, () => tasksOf(deps, config, projectId, spooled, uploadIds), { replaceTasksOfUploads: rows.map((r) => Number(r.id)) });
+  return { ...summary, could_be_tasks_list: couldBeTasksList(spooled), found_formats: [...new Set(rows.map((r) => r.content_type))] };
 }
 
 const importRoute = defineRoute({
@@ -88,6 +134,19 @@ const importRoute = defineRoute({
 
 export const importRoutes = [
   importRoute,
+  defineRoute({
+    method: 'POST',
+    url: '/api/projects/:id/reimport',
+    summary: 'Import uploads kept by an import with commit_to_project=false, replacing tasks made from them before; all or nothing',
+    tags: ['Import'],
+    access: 'task.import',
+    schema: { params: IdParams, body: ReimportBody, response: { 201: ImportResponse, 204: NoContent, ...Refused } },
+    audit: ['task.import'],
+    handler: async ({ deps, actor, audit, params, body, reply }) => {
+      const summary = await runReimport(deps, actor, audit, params.id, body);
+      return summary ? reply.code(201).send(summary) : reply.code(204).send();
+    },
+  }),
   { ...importRoute, url: '/api/projects/:id/tasks/bulk', summary: 'Import tasks (alias of /import)' },
   defineRoute({
     method: 'POST',

@@ -15,6 +15,7 @@ import { resultProblem } from '../label-config/result-validation.js';
 import { configOf, settingsOf } from '../projects/projects.service.js';
 import { missingDataKey, refreshTaskCounters } from '../tasks/tasks.service.js';
 import { insertJsonRows, jsonColumn } from './json-batch-insert.js';
+import { recordUpload } from './uploads.service.js';
 import type { RawTask } from './task-readers.js';
 
 const BATCH = 500;
@@ -42,6 +43,11 @@ export interface ImportOptions {
   exactlyOne?: boolean;
   /** Runs first inside the import's transaction (e.g. to record uploads); its ids are reported. */
   beforeInsert?: (trx: Transaction<Database>) => Promise<number[]>;
+  /**
+   * Reimport: first deletes the tasks made earlier from these uploads (with their annotations and
+   * predictions, as Label Studio's reimport does), and reports the ids as the summary's uploads.
+   */
+  replaceTasksOfUploads?: number[];
 }
 
 /** A task to import; tasks read from an uploaded file carry its id. */
@@ -149,7 +155,9 @@ export async function importTasks(deps: AppDeps, actor: Actor, audit: AuditFn, p
     }
     const max = await trx.selectFrom('tasks').select(sql<number | null>`max(inner_id)`.as('m')).where('project_id', '=', project.id).executeTakeFirst();
     let nextInner = Number(max?.m ?? 0) + 1;
-    const uploadIds = opts.beforeInsert ? await opts.beforeInsert(trx) : [];
+    const uploadIds = opts.beforeInsert ? await opts.beforeInsert(trx) : (opts.replaceTasksOfUploads ?? []);
+    let replaced: number | undefined;
+    if (opts.replaceTasksOfUploads?.length) replaced = Number((await trx.deleteFrom('tasks').where('project_id', '=', project.id).where('file_upload_id', 'in', opts.replaceTasksOfUploads).executeTakeFirst()).numDeletedRows);
     let batch: ImportTask[] = [];
     // Only the count and the first and last ids, unless the caller asked for every id.
     const taskIds: number[] | undefined = opts.returnTaskIds ? [] : undefined;
@@ -180,7 +188,7 @@ export async function importTasks(deps: AppDeps, actor: Actor, audit: AuditFn, p
     }
     await flush();
     if (taskCount === 0) throw opts.exactlyOne ? notExactlyOne() : invalid({ tasks: ['No tasks found in the import.'] });
-    await audit(trx, { action: 'task.import', objectType: 'project', objectId: project.id, projectId: project.id, changes: { task_count: taskCount, annotation_count: annotationCount, prediction_count: predictionCount, first_task: firstId, last_task: lastId } });
+    await audit(trx, { action: 'task.import', objectType: 'project', objectId: project.id, projectId: project.id, changes: { task_count: taskCount, annotation_count: annotationCount, prediction_count: predictionCount, first_task: firstId, last_task: lastId, ...(opts.replaceTasksOfUploads && { file_upload_ids: uploadIds, replaced_tasks: replaced ?? 0 }) } });
     return {
       task_count: taskCount,
       annotation_count: annotationCount,
@@ -191,6 +199,37 @@ export async function importTasks(deps: AppDeps, actor: Actor, audit: AuditFn, p
       found_formats: opts.foundFormats ?? [],
       data_columns: [...columns].sort(),
       ...(taskIds && { task_ids: taskIds }),
+    };
+  });
+}
+
+/** An upload kept by an import that does not commit tasks. */
+export interface KeptUpload {
+  name: string;
+  original: string;
+  size: number;
+  contentType: string;
+}
+
+/**
+ * `commit_to_project=false`: records the uploads, creating no task, with the audit event in the
+ * same transaction. The summary reports what was found (tasks, data columns) as Label Studio
+ * does; annotation and prediction counts stay 0 (Label Studio answers null there).
+ */
+export async function keepUploadsOnly(deps: AppDeps, actor: Actor, audit: AuditFn, project: ProjectRow, uploads: KeptUpload[], found: { taskCount: number; dataColumns: string[]; started: number }): Promise<ImportSummary> {
+  return deps.db.transaction().execute(async (trx) => {
+    const ids: number[] = [];
+    for (const u of uploads) ids.push(await recordUpload(trx, { projectId: project.id, userId: actor.userId, name: u.name, original: u.original, size: u.size, contentType: u.contentType }));
+    await audit(trx, { action: 'task.import', objectType: 'project', objectId: project.id, projectId: project.id, changes: { commit_to_project: false, task_count: 0, found_tasks: found.taskCount, file_upload_ids: ids } });
+    return {
+      task_count: found.taskCount,
+      annotation_count: 0,
+      prediction_count: 0,
+      duration: (Date.now() - found.started) / 1000,
+      file_upload_ids: ids,
+      could_be_tasks_list: false,
+      found_formats: [],
+      data_columns: [...found.dataColumns].sort(),
     };
   });
 }

@@ -10,7 +10,7 @@ import type { Transaction } from 'kysely';
 import type { AppDeps } from '../../app-deps.js';
 import type { Database } from '../../db/schema.js';
 import type { Actor } from '../../http/actor.js';
-import { AppError, notFound } from '../../http/errors.js';
+import { AppError, invalid, notFound } from '../../http/errors.js';
 import { getProjectRow } from '../projects/projects.service.js';
 
 /** Folder of a project's uploads (created 0700 with its parents). */
@@ -52,6 +52,33 @@ export async function recordUpload(trx: Transaction<Database> | AppDeps['db'], o
     .returning('id')
     .executeTakeFirstOrThrow();
   return row.id;
+}
+
+/**
+ * Moves a spooled temporary file (e.g. a URL's download) into the project's uploads under a new
+ * stored name, so it can be kept as an upload; returns the same shape as `saveUpload`.
+ */
+export function adoptUpload(deps: AppDeps, projectId: number, tempFile: string, original: string): { name: string; size: number; file: string } {
+  const name = storedName(original);
+  const file = path.join(uploadDir(deps, projectId), name);
+  fs.renameSync(tempFile, file);
+  return { name, size: fs.statSync(file).size, file };
+}
+
+/**
+ * The project's upload rows with the given ids, in the ids' order. Refuses (400 naming
+ * `file_upload_ids`) ids that are not this project's, or whose file is gone from disk.
+ */
+export async function findUploads(deps: AppDeps, projectId: number, ids: readonly number[]) {
+  const unique = [...new Set(ids)];
+  const rows = await deps.db.selectFrom('file_uploads').selectAll().where('project_id', '=', projectId).where('id', 'in', unique).execute();
+  const byId = new Map(rows.map((r) => [Number(r.id), r]));
+  const unknown = unique.filter((id) => !byId.has(id));
+  if (unknown.length > 0) throw invalid({ file_upload_ids: [`No such uploads in this project: ${unknown.slice(0, 20).join(', ')}.`] });
+  const dir = uploadDir(deps, projectId);
+  const gone = rows.filter((r) => !fs.existsSync(path.join(dir, path.basename(r.file))));
+  if (gone.length > 0) throw invalid({ file_upload_ids: [`The files of these uploads were deleted: ${gone.map((r) => r.id).join(', ')}.`] });
+  return unique.map((id) => byId.get(id)!);
 }
 
 /** The app URL a task uses to reach an uploaded file. */

@@ -42,8 +42,22 @@ export async function getProjectRow(db: Db, actor: Actor, id: number): Promise<P
 
 /** A project's settings with Label Studio's defaults filled in. */
 export const settingsOf = (p: ProjectRow): ProjectSettings => ({ ...PROJECT_SETTING_DEFAULTS, ...fromJson<Partial<ProjectSettings>>(p.settings) });
-/** A project's parsed labeling config. */
-export const configOf = (p: ProjectRow): LabelConfig => parseLabelConfig(p.label_config);
+const parsedConfigs = new Map<string, Readonly<LabelConfig>>();
+const PARSED_CONFIG_CACHE = 200;
+
+/**
+ * A project's parsed labeling config. Parsing the XML on every annotation showed in profiles, so
+ * parsed configs are kept by their text (bounded; the text is the key, so an edited config is
+ * simply a new entry). Callers only read the result.
+ */
+export function configOf(p: ProjectRow): LabelConfig {
+  const hit = parsedConfigs.get(p.label_config);
+  if (hit) return hit as LabelConfig;
+  const parsed = parseLabelConfig(p.label_config);
+  parsedConfigs.set(p.label_config, parsed);
+  if (parsedConfigs.size > PARSED_CONFIG_CACHE) parsedConfigs.delete(parsedConfigs.keys().next().value!);
+  return parsed;
+}
 
 /** A project row and its counters → Label Studio's project shape. */
 export async function projectResponse(db: Db, p: ProjectRow, counters?: ProjectCounters): Promise<ProjectOut> {

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromJson } from '../../src/db/schema.js';
 import { call, DIALECTS, startServer, type TestServer } from '../harness.js';
-import { makeMember, makeOrganization, makeTeam, type Member } from '../factories.js';
+import { makeTeam, type Member } from '../factories.js';
 
 const SENTIMENT = `<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text"><Choice value="Positive"/><Choice value="Negative"/></Choices></View>`;
 const choice = (c: string) => ({ id: 'c1', from_name: 'sentiment', to_name: 'text', type: 'choices', value: { choices: [c] } });

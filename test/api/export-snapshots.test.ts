@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recoverInterruptedJobs } from '../../src/jobs/job-definitions.js';
 import { call, DIALECTS, startServer, type TestServer } from '../harness.js';
-import { makeMember, makeOrganization, makeTeam, type Member } from '../factories.js';
+import { makeTeam, type Member } from '../factories.js';
 
 const SENTIMENT = `<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text"><Choice value="Positive"/><Choice value="Negative"/></Choices></View>`;
 const choice = (c: string) => ({ id: 'c1', from_name: 'sentiment', to_name: 'text', type: 'choices', value: { choices: [c] } });

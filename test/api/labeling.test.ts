@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, DIALECTS, startServer, type TestServer } from '../harness.js';
-import { makeMember, makeOrganization, makeTeam, type Member } from '../factories.js';
+import { makeMember, makeTeam, type Member } from '../factories.js';
 
 const IMAGE_BOXES = `<View>
   <Image name="image" value="$image"/>

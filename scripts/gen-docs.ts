@@ -1,6 +1,6 @@
 /**
  * Regenerates the generated parts of the docs: `.env.example` and the README's configuration
- * table from the config schema, and the role table in docs/security.md from the permission table
+ * table from the config schema, and the role table in the README and docs/security.md from the permission table
  * (tests check both stay in step). Run: npm run docs
  */
 import fs from 'node:fs';
@@ -38,4 +38,5 @@ fs.writeFileSync('.env.example', example.join('\n'));
 replaceBetween('README.md', 'config-table', ['| Variable | Default | Meaning |', '| --- | --- | --- |', ...rows].join('\n'));
 
 replaceBetween('docs/security.md', 'role-table', roleTable());
+replaceBetween('README.md', 'role-table', roleTable());
 process.stdout.write(`documented ${rows.length} settings and ${PERMISSIONS.length} permissions\n`);

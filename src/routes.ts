@@ -8,6 +8,7 @@ import { setupPageRoutes } from './modules/auth/setup-page.routes.js';
 import { dataManagerRoutes } from './modules/data-manager/data-manager.routes.js';
 import { exportsRoutes } from './modules/exports/exports.routes.js';
 import { importRoutes } from './modules/imports/import.routes.js';
+import { permissionsRoutes } from './modules/permissions/permissions.routes.js';
 import { organizationsRoutes } from './modules/organizations/organizations.routes.js';
 import { projectsRoutes } from './modules/projects/projects.routes.js';
 import { systemRoutes } from './modules/system/system.routes.js';
@@ -23,6 +24,7 @@ export const allRoutes: readonly AnyRoute[] = [
   ...usersRoutes,
   ...tokensRoutes,
   ...organizationsRoutes,
+  ...permissionsRoutes,
   ...activityRoutes,
   ...usageRoutes,
   ...projectsRoutes,

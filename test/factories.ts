@@ -37,9 +37,31 @@ export async function makeOrganization(deps: AppDeps): Promise<{ id: number; own
   return { id: org.id, owner };
 }
 
-/** The usual cast of an API test: a Manager and an Annotator of one organization, and a stranger organization. */
-export async function makeTeam(deps: AppDeps): Promise<{ organizationId: number; manager: Member; annotator: Member; other: { id: number; owner: Member } }> {
+/** A shared workspace of an organization with these members (projects created with `workspace: id` land in it). */
+export async function makeWorkspace(deps: AppDeps, organizationId: number, members: Member[], title = 'Team'): Promise<number> {
+  const now = new Date().toISOString();
+  const ws = await deps.db
+    .insertInto('workspaces')
+    .values({ organization_id: organizationId, title, description: '', color: '#FFFFFF', is_personal: 0, is_archived: 0, created_by_id: members[0]?.id ?? null, created_at: now, updated_at: now })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  for (const m of members) await deps.db.insertInto('workspace_members').values({ workspace_id: ws.id, user_id: m.id, created_at: now }).execute();
+  return ws.id;
+}
+
+/**
+ * The usual cast of an API test: a Manager and an Annotator of one organization, both members of
+ * its workspace `workspaceId` (create projects there for both to work in them), and a stranger organization.
+ */
+export async function makeTeam(deps: AppDeps): Promise<{ organizationId: number; workspaceId: number; manager: Member; annotator: Member; other: { id: number; owner: Member } }> {
   const org = await makeOrganization(deps);
   const [manager, annotator, other] = await Promise.all([makeMember(deps, org.id, 'MA'), makeMember(deps, org.id, 'AN'), makeOrganization(deps)]);
-  return { organizationId: org.id, manager, annotator, other };
+  const workspaceId = await makeWorkspace(deps, org.id, [manager, annotator]);
+  return { organizationId: org.id, workspaceId, manager, annotator, other };
+}
+
+/** Adds members to a project directly (as POST /api/projects/:id/members would). */
+export async function addToProject(deps: AppDeps, projectId: number, ...members: Member[]): Promise<void> {
+  const now = new Date().toISOString();
+  for (const m of members) await deps.db.insertInto('project_members').values({ project_id: projectId, user_id: m.id, created_at: now }).execute();
 }

@@ -50,9 +50,11 @@ describe('config', () => {
     expect(loadConfig({ TRUST_PROXY: '10.0.0.1, 10.0.0.2' }).server.trustProxy).toEqual(['10.0.0.1', '10.0.0.2']);
   });
 
-  it('keeps the generated role table in docs/security.md in step with the permission table', () => {
-    const doc = fs.readFileSync(new URL('../../docs/security.md', import.meta.url), 'utf8');
-    expect(doc, 'run npm run docs').toContain(roleTable());
+  it('keeps the generated role tables in the README and docs/security.md in step with the permission table', () => {
+    for (const file of ['../../docs/security.md', '../../README.md']) {
+      const doc = fs.readFileSync(new URL(file, import.meta.url), 'utf8');
+      expect(doc, `${file}: run npm run docs`).toContain(roleTable());
+    }
   });
 
   it('documents every variable in .env.example and the README', () => {

@@ -128,6 +128,8 @@ export interface ProjectsTable {
   model_version: string;
   pinned_at: Timestamp | null;
   created_by_id: number | null;
+  /** The workspace the project lives in; null only for rows older than workspaces (migrated). */
+  workspace_id: number | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -311,3 +313,66 @@ export interface Database {
 }
 
 export type DmViewRow = Selectable<DmViewsTable>;
+
+/** A workspace groups projects and the people who work on them; `is_personal` marks a user's sandbox. */
+export interface WorkspacesTable {
+  id: Generated<number>;
+  organization_id: number;
+  title: string;
+  description: string;
+  color: string;
+  is_personal: Flag;
+  is_archived: Flag;
+  created_by_id: number | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface WorkspaceMembersTable {
+  id: Generated<number>;
+  workspace_id: number;
+  user_id: number;
+  created_at: Timestamp;
+}
+
+export interface ProjectMembersTable {
+  id: Generated<number>;
+  project_id: number;
+  user_id: number;
+  created_at: Timestamp;
+}
+
+export interface TaskAssignmentsTable {
+  id: Generated<number>;
+  task_id: number;
+  project_id: number;
+  user_id: number;
+  /** 'AN' to annotate, 'RE' to review. */
+  type: string;
+  assigned_by_id: number | null;
+  created_at: Timestamp;
+}
+
+export interface AnnotationReviewsTable {
+  id: Generated<number>;
+  annotation_id: number;
+  task_id: number;
+  project_id: number;
+  created_by_id: number | null;
+  accepted: Flag;
+  comment: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** Role-based access tables (declaration merging, append-only here). */
+export interface Database {
+  workspaces: WorkspacesTable;
+  workspace_members: WorkspaceMembersTable;
+  project_members: ProjectMembersTable;
+  task_assignments: TaskAssignmentsTable;
+  annotation_reviews: AnnotationReviewsTable;
+}
+
+export type WorkspaceRow = Selectable<WorkspacesTable>;
+export type AnnotationReviewRow = Selectable<AnnotationReviewsTable>;

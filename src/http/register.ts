@@ -8,16 +8,18 @@ import FindMyWay from 'find-my-way';
 import type { AppDeps } from '../app-deps.js';
 import { recordAuditEvent, type AuditSource } from '../audit/recorder.js';
 import { can, PERMISSIONS } from '../authz/permissions.js';
+import { locate, objectRule, resolveObjectScope, type ResolvedScope } from '../authz/scope.js';
 import { CSRF_HEADER } from '../modules/auth/sessions.service.js';
 import { safeEqual } from '../security/secret-key.js';
 import type { Actor } from './actor.js';
 import { authenticate } from './authenticate.js';
-import { AppError, forbidden, unauthenticated } from './errors.js';
+import { AppError, forbidden, invalid, notFound, unauthenticated } from './errors.js';
 import type { AnyRoute, AuditFn } from './route.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     actor: Actor | null;
+    scope: ResolvedScope | null;
   }
 }
 
@@ -29,6 +31,16 @@ export function routeDeclarationProblem(r: AnyRoute): string | null {
   if (!r.access) return `${name}: no access rule`;
   if (typeof r.access === 'string' && !(PERMISSIONS as readonly string[]).includes(r.access)) return `${name}: unknown permission ${r.access}`;
   if (typeof r.access === 'object' && !(typeof r.access.public === 'string' && r.access.public.length > 10)) return `${name}: public routes need a reason`;
+  if (typeof r.access === 'string') {
+    if (r.scope === undefined) return `${name}: no scope rule (how it finds its organization, workspace and project)`;
+    try {
+      const rule = objectRule(r.scope);
+      if (rule && 'param' in rule.locator && !r.url.includes(`:${rule.locator.param}`)) return `${name}: scope reads a path parameter the path lacks (${rule.locator.param})`;
+      if (rule && 'body' in rule.locator && r.streamedBody) return `${name}: a streamed body cannot locate the scope`;
+    } catch (e) {
+      return `${name}: ${(e as Error).message}`;
+    }
+  }
   if (!r.schema?.response || Object.keys(r.schema.response).length === 0) return `${name}: no response schema`;
   if (r.audit === undefined) return `${name}: no audit declaration`;
   if (UNSAFE.has(r.method) && !r.changesNothing && (r.audit === null || r.audit.length === 0)) return `${name}: changes must declare their audit actions`;
@@ -105,6 +117,45 @@ function checkCsrf(deps: AppDeps, req: FastifyRequest, sessionTokenHash: string)
   }
 }
 
+/**
+ * Resolves the route's scope (404 for objects the actor may not see, recorded when they exist)
+ * and then checks its permission (403 naming it). Stores the scope on the request.
+ */
+async function authorize(deps: AppDeps, def: AnyRoute, req: FastifyRequest, actor: Actor): Promise<void> {
+  const rule = objectRule(def.scope);
+  let scope: ResolvedScope = { organizationId: actor.organizationId, workspaceId: null, project: null };
+  if (rule) {
+    const id = locate(rule.locator, req);
+    const key = 'param' in rule.locator ? rule.locator.param : 'query' in rule.locator ? rule.locator.query : rule.locator.body;
+    if (id === undefined && !rule.optional) throw invalid({ [key]: ['This field is required.'] });
+    if (Number.isNaN(id)) throw invalid({ [key]: ['A valid id (an integer from 1 to 2147483647) is required.'] });
+    const outcome = await resolveObjectScope(deps.db, actor, rule.kind, id);
+    if ('hidden' in outcome) {
+      if (outcome.exists) {
+        await recordAuditEvent(deps.db, deps.secrets, auditSourceOf(req, actor), {
+          action: 'permission.denied',
+          objectType: rule.kind,
+          objectId: String(id),
+          changes: { route: `${def.method} ${def.url}`, reason: 'not visible to the caller', role: actor.role },
+        });
+      }
+      throw notFound(outcome.hidden);
+    }
+    scope = outcome.ok;
+  }
+  if (!can(actor, def.access)) {
+    await recordAuditEvent(deps.db, deps.secrets, auditSourceOf(req, actor), {
+      action: 'permission.denied',
+      objectType: rule?.kind ?? 'route',
+      objectId: rule ? String(locate(rule.locator, req) ?? '') || null : `${def.method} ${def.url}`,
+      projectId: scope.project?.id ?? null,
+      changes: { route: `${def.method} ${def.url}`, permission: def.access, role: actor.role },
+    });
+    throw forbidden(`You do not have permission to perform this action (it needs "${def.access}").`);
+  }
+  req.scope = scope;
+}
+
 /** Registers the routes and returns a matcher of all their paths (for 405 answers). */
 export function registerRoutes(app: FastifyInstance, deps: AppDeps, routes: readonly AnyRoute[]): FindMyWay.Instance<FindMyWay.HTTPVersion.V1> {
   const matcher = FindMyWay({ ignoreTrailingSlash: true });
@@ -116,6 +167,8 @@ export function registerRoutes(app: FastifyInstance, deps: AppDeps, routes: read
     if (def.method === 'GET') matcher.on('HEAD', def.url, () => undefined);
     const isPublic = typeof def.access === 'object';
     const boolKeys = booleanKeys(def.schema.querystring);
+    const rule = isPublic ? null : objectRule(def.scope);
+    const bodyScoped = rule !== null && 'body' in rule.locator;
     app.route({
       method: def.method,
       url: def.url,
@@ -146,23 +199,20 @@ export function registerRoutes(app: FastifyInstance, deps: AppDeps, routes: read
         const auth = await authenticate(deps, req, reply);
         if (!auth) throw unauthenticated();
         if (auth.sessionTokenHash !== undefined && UNSAFE.has(def.method) && !def.csrfExempt) checkCsrf(deps, req, auth.sessionTokenHash);
-        if (!can(auth.actor, def.access)) {
-          await recordAuditEvent(deps.db, deps.secrets, auditSourceOf(req, auth.actor), {
-            action: 'permission.denied',
-            objectType: 'route',
-            objectId: `${def.method} ${def.url}`,
-            changes: { permission: def.access, role: auth.actor.role },
-          });
-          throw forbidden();
-        }
         req.actor = auth.actor;
+        // Scopes found in the path or query are settled before the body is read; a scope named
+        // in the body waits for the body to be validated (preHandler).
+        if (!bodyScoped) await authorize(deps, def, req, auth.actor);
+      },
+      preHandler: async (req) => {
+        if (bodyScoped) await authorize(deps, def, req, req.actor!);
       },
       handler: async (req, reply) => {
         const audit: AuditFn = (db, details) => {
           if (!def.audit?.includes(details.action)) throw new Error(`${def.method} ${def.url} did not declare audit action ${details.action}`);
           return recordAuditEvent(db, deps.secrets, auditSourceOf(req, req.actor), details);
         };
-        const result = await def.handler({ params: req.params, query: req.query, body: req.body, actor: req.actor, deps, audit, req, reply });
+        const result = await def.handler({ params: req.params, query: req.query, body: req.body, actor: req.actor, scope: req.scope ?? null, deps, audit, req, reply });
         if (reply.sent) return reply;
         return result;
       },

@@ -8,6 +8,7 @@ import type { Transaction } from 'kysely';
 import type { AuditAction } from '../audit/actions.js';
 import type { AuditDetails } from '../audit/recorder.js';
 import type { Permission } from '../authz/permissions.js';
+import type { ResolvedScope, ScopeRule } from '../authz/scope.js';
 import type { Db } from '../db/database.js';
 import type { Database } from '../db/schema.js';
 import type { AppDeps } from '../app-deps.js';
@@ -37,6 +38,8 @@ export interface RouteContext<S extends RouteSchemas, A extends Access> {
   body: In<S['body']>;
   /** The authenticated caller; present on every non-public route. */
   actor: A extends Permission ? Actor : Actor | null;
+  /** The organization, workspace and project the route's scope rule resolved to (null on public routes). */
+  scope: A extends Permission ? ResolvedScope : null;
   deps: AppDeps;
   audit: AuditFn;
   req: FastifyRequest;
@@ -49,6 +52,11 @@ export interface RouteDef<S extends RouteSchemas = RouteSchemas, A extends Acces
   summary: string;
   tags: string[];
   access: A;
+  /**
+   * How the route finds the organization, workspace and project it acts on (required unless
+   * public). The object is resolved and its visibility checked before the permission.
+   */
+  scope?: A extends Permission ? ScopeRule : never;
   schema: S;
   /** The audit actions this route may record; `null` only for routes that change nothing. */
   audit: readonly AuditAction[] | null;

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, DIALECTS, startServer, type TestServer } from '../harness.js';
-import { makeMember, makeOrganization, type Member } from '../factories.js';
+import { addToProject, makeMember, makeOrganization, type Member } from '../factories.js';
 
 const CONFIG = '<View><Text name="text" value="$text"/><Choices name="c" toName="text"><Choice value="A"/><Choice value="B"/></Choices></View>';
 
@@ -22,6 +22,7 @@ describe.each(DIALECTS)('activity log on %s', (dialect) => {
     manager = await makeMember(s.deps, org.id, 'MA');
     annotator = await makeMember(s.deps, org.id, 'AN');
     projectId = (await call(s, 'POST', '/api/projects', { token: manager.token, body: { title: 'Audited', label_config: CONFIG } })).body.id;
+    await addToProject(s.deps, projectId, annotator);
   });
   afterAll(async () => s?.close());
 

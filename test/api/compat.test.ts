@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, DIALECTS, startServer, type TestServer } from '../harness.js';
-import { makeMember, makeOrganization, type Member } from '../factories.js';
+import { addToProject, makeMember, makeOrganization, type Member } from '../factories.js';
 
 const CONFIG = '<View><Text name="text" value="$text"/><Choices name="c" toName="text"><Choice value="A"/></Choices></View>';
 
@@ -19,6 +19,7 @@ describe.each(DIALECTS)('Label Studio client compatibility on %s', (dialect) => 
     manager = await makeMember(s.deps, org.id, 'MA');
     annotator = await makeMember(s.deps, org.id, 'AN');
     projectId = (await call(s, 'POST', '/api/projects', { token: manager.token, body: { label_config: CONFIG } })).body.id;
+    await addToProject(s.deps, projectId, annotator);
     await call(s, 'POST', `/api/projects/${projectId}/import`, { token: manager.token, body: [{ text: 'a' }, { text: 'b' }] });
   });
   afterAll(async () => s?.close());
@@ -39,7 +40,8 @@ describe.each(DIALECTS)('Label Studio client compatibility on %s', (dialect) => 
     expect((await call(s, 'POST', '/api/tasks/', { token: manager.token, body: { project: projectId, data: { other: 1 } } })).status).toBe(400);
     expect((await call(s, 'POST', '/api/tasks/', { token: annotator.token, body: { project: projectId, data: { text: 'x' } } })).status).toBe(403);
     const stranger = await makeOrganization(s.deps);
-    expect((await call(s, 'POST', '/api/tasks/', { token: stranger.owner.token, body: { project: projectId, data: { text: 'x' } } })).status).toBe(400);
+    // Another organization's project named in the body: not found, its existence not revealed.
+    expect((await call(s, 'POST', '/api/tasks/', { token: stranger.owner.token, body: { project: projectId, data: { text: 'x' } } })).status).toBe(404);
   });
 
   it('answers 400, never 500, for ids beyond the database range and absurd numbers', async () => {

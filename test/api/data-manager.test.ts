@@ -16,17 +16,18 @@ const query = (o: object) => encodeURIComponent(JSON.stringify(o));
 describe.each(DIALECTS)('data manager on %s', (dialect) => {
   let s: TestServer;
   let manager: Member;
+  let workspaceId: number;
   let annotator: Member;
   let other: { id: number; owner: Member };
   beforeAll(async () => {
     s = await startServer(dialect);
-    ({ manager, annotator, other } = await makeTeam(s.deps));
+    ({ manager, annotator, other, workspaceId } = await makeTeam(s.deps));
   });
   afterAll(async () => s?.close());
 
   /** Five tasks (inner ids 1–5) with varied data, annotations and predictions; returns task ids by inner id. */
   const fixture = async () => {
-    const p = (await call(s, 'POST', '/api/projects', { token: manager.token, body: { title: 'DM', label_config: SENTIMENT } })).body as { id: number };
+    const p = (await call(s, 'POST', '/api/projects', { token: manager.token, body: { workspace: workspaceId, title: 'DM', label_config: SENTIMENT } })).body as { id: number };
     const pred = (c: string, score: number, model_version: string) => ({ result: [choice(c)], score, model_version });
     const imported = await call(s, 'POST', `/api/projects/${p.id}/import?return_task_ids=true`, {
       token: manager.token,
@@ -273,7 +274,7 @@ describe.each(DIALECTS)('data manager on %s', (dialect) => {
     });
 
     it('delete_tasks works through many batches', async () => {
-      const p = (await call(s, 'POST', '/api/projects', { token: manager.token, body: { label_config: SENTIMENT } })).body;
+      const p = (await call(s, 'POST', '/api/projects', { token: manager.token, body: { workspace: workspaceId, label_config: SENTIMENT } })).body;
       await call(s, 'POST', `/api/projects/${p.id}/import`, { token: manager.token, body: Array.from({ length: 2100 }, (_, i) => ({ text: `t${i}` })) });
       const r = await act('delete_tasks', p.id, { selectedItems: { all: true, excluded: [] }, filters: { conjunction: 'and', items: [f('inner_id', 'greater', 5, 'Number')] } });
       expect(r.body.processed_items).toBe(2095);
@@ -316,7 +317,7 @@ describe.each(DIALECTS)('data manager on %s', (dialect) => {
       expect((await act('predictions_to_annotations', project, { selectedItems: { all: true, excluded: [] } })).body.processed_items).toBe(1);
       expect(await task(ids[1]!)).toMatchObject({ total_annotations: 2 });
 
-      const big = (await call(s, 'POST', '/api/projects', { token: manager.token, body: { label_config: SENTIMENT } })).body;
+      const big = (await call(s, 'POST', '/api/projects', { token: manager.token, body: { workspace: workspaceId, label_config: SENTIMENT } })).body;
       const tasks = Array.from({ length: 450 }, (_, i) => ({ data: { text: `t${i}` }, predictions: [{ result: [choice('Positive')], model_version: i % 2 ? 'odd' : 'even' }] }));
       await call(s, 'POST', `/api/projects/${big.id}/import`, { token: manager.token, body: tasks });
       const odd = await act('predictions_to_annotations', big.id, { selectedItems: { all: true, excluded: [] }, model_version: 'odd' });

@@ -26,17 +26,18 @@ interface Snapshot {
 describe.each(DIALECTS)('export snapshots on %s', (dialect) => {
   let s: TestServer;
   let manager: Member;
+  let workspaceId: number;
   let annotator: Member;
   let other: { id: number; owner: Member };
   beforeAll(async () => {
     s = await startServer(dialect);
-    ({ manager, annotator, other } = await makeTeam(s.deps));
+    ({ manager, annotator, other, workspaceId } = await makeTeam(s.deps));
   });
   afterAll(async () => s?.close());
 
   /** A sentiment project: task 1 annotated (with a prediction), task 2 skipped, task 3 bare. */
   const newProject = async () => {
-    const p = await call(s, 'POST', '/api/projects', { token: manager.token, body: { title: 'P', label_config: SENTIMENT } });
+    const p = await call(s, 'POST', '/api/projects', { token: manager.token, body: { workspace: workspaceId, title: 'P', label_config: SENTIMENT } });
     expect(p.status).toBe(201);
     const tasks = [
       { data: { text: 'great', source: 'a' }, annotations: [{ result: [choice('Positive')] }], predictions: [{ result: [choice('Positive')], score: 0.9, model_version: 'v1' }] },
@@ -150,7 +151,7 @@ describe.each(DIALECTS)('export snapshots on %s', (dialect) => {
   });
 
   const bigProject = async (n: number) => {
-    const p = await call(s, 'POST', '/api/projects', { token: manager.token, body: { title: 'Big', label_config: SENTIMENT } });
+    const p = await call(s, 'POST', '/api/projects', { token: manager.token, body: { workspace: workspaceId, title: 'Big', label_config: SENTIMENT } });
     const tasks = Array.from({ length: n }, (_, i) => ({ data: { text: `t${i}` }, annotations: i % 3 === 0 ? [{ result: [choice('Negative')] }] : [] }));
     expect((await call(s, 'POST', `/api/projects/${p.body.id}/import`, { token: manager.token, body: tasks })).status).toBe(201);
     return p.body.id as number;

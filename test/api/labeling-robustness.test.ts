@@ -13,7 +13,7 @@ import { importTasks, type ImportTask } from '../../src/modules/imports/import.s
 import { findProject } from '../../src/modules/projects/projects.repository.js';
 import { outboundRequest, outboundStream } from '../../src/outbound/outbound.js';
 import { call, DIALECTS, startServer, type TestServer } from '../harness.js';
-import { makeMember, makeTeam, type Member } from '../factories.js';
+import { addToProject, makeMember, makeTeam, type Member } from '../factories.js';
 
 const SENTIMENT = `<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text"><Choice value="Positive"/><Choice value="Negative"/></Choices></View>`;
 const TWO_TEXTS = (toName: string, tag = 'Labels') =>
@@ -36,16 +36,17 @@ async function localServer(handler: http.RequestListener): Promise<{ url: string
 describe.each(DIALECTS)('labeling robustness on %s', (dialect) => {
   let s: TestServer;
   let manager: Member;
+  let workspaceId: number;
   let annotator: Member;
   let organizationId: number;
   beforeAll(async () => {
     s = await startServer(dialect, { IMPORT_MAX_FILE_BYTES: String(MAX_FILE_BYTES) });
-    ({ manager, annotator, organizationId } = await makeTeam(s.deps));
+    ({ manager, annotator, organizationId, workspaceId } = await makeTeam(s.deps));
   });
   afterAll(async () => s?.close());
 
   const newProject = async (label_config = SENTIMENT, extra: Record<string, unknown> = {}) => {
-    const r = await call(s, 'POST', '/api/projects/', { token: manager.token, body: { title: 'R', label_config, ...extra } });
+    const r = await call(s, 'POST', '/api/projects/', { token: manager.token, body: { workspace: workspaceId, title: 'R', label_config, ...extra } });
     expect(r.status, JSON.stringify(r.body)).toBe(201);
     return r.body as { id: number };
   };
@@ -63,6 +64,7 @@ describe.each(DIALECTS)('labeling robustness on %s', (dialect) => {
       const p = await newProject(SENTIMENT, { maximum_annotations: 30 });
       const [t] = await importIds(p.id, [{ text: 'a' }]);
       const team = await Promise.all(Array.from({ length: 30 }, () => makeMember(s.deps, organizationId, 'AN')));
+      await addToProject(s.deps, p.id, ...team);
       const made = await Promise.all(team.map((m) => call(s, 'POST', `/api/tasks/${t}/annotations`, { token: m.token, body: { result: [choice('Positive')] } })));
       expect(made.map((r) => r.status)).toEqual(team.map(() => 201));
       expect(await task(t!)).toMatchObject({ total_annotations: 30, is_labeled: true });

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, DIALECTS, startServer, type TestServer } from '../harness.js';
-import { makeMember, makeTeam, type Member } from '../factories.js';
+import { addToProject, makeMember, makeTeam, type Member } from '../factories.js';
 
 const IMAGE_BOXES = `<View>
   <Image name="image" value="$image"/>
@@ -20,16 +20,17 @@ const choice = (c: string) => ({ id: 'c1', from_name: 'sentiment', to_name: 'tex
 describe.each(DIALECTS)('labeling core on %s', (dialect) => {
   let s: TestServer;
   let manager: Member;
+  let workspaceId: number;
   let annotator: Member;
   let other: { id: number; owner: Member };
   beforeAll(async () => {
     s = await startServer(dialect);
-    ({ manager, annotator, other } = await makeTeam(s.deps));
+    ({ manager, annotator, other, workspaceId } = await makeTeam(s.deps));
   });
   afterAll(async () => s?.close());
 
   const newProject = async (label_config = IMAGE_BOXES, extra: Record<string, unknown> = {}) => {
-    const r = await call(s, 'POST', '/api/projects/', { token: manager.token, body: { title: 'P', label_config, ...extra } });
+    const r = await call(s, 'POST', '/api/projects/', { token: manager.token, body: { workspace: workspaceId, title: 'P', label_config, ...extra } });
     expect(r.status, JSON.stringify(r.body)).toBe(201);
     return r.body as { id: number };
   };
@@ -58,11 +59,11 @@ describe.each(DIALECTS)('labeling core on %s', (dialect) => {
         [`<View>${'<View>'.repeat(10)}<Text name="t" value="$t"/>${'</View>'.repeat(10)}<Text name="t" value="$u"/></View>`, /duplicate|t/i],
       ];
       for (const [config, why] of cases) {
-        const r = await call(s, 'POST', '/api/projects', { token: manager.token, body: { label_config: config } });
+        const r = await call(s, 'POST', '/api/projects', { token: manager.token, body: { workspace: workspaceId, label_config: config } });
         expect(r.status, config.slice(0, 80)).toBe(400);
         expect(JSON.stringify(r.body.validation_errors), config.slice(0, 80)).toMatch(why);
       }
-      const huge = await call(s, 'POST', '/api/projects', { token: manager.token, body: { label_config: `<View><Text name="t" value="${'a'.repeat(10 * 1024 * 1024)}"/></View>` } });
+      const huge = await call(s, 'POST', '/api/projects', { token: manager.token, body: { workspace: workspaceId, label_config: `<View><Text name="t" value="${'a'.repeat(10 * 1024 * 1024)}"/></View>` } });
       expect(huge.status).toBe(413);
       expect(huge.body.detail).toMatch(/larger than/);
       const big = await call(s, 'POST', '/api/projects/validate', { token: manager.token, body: { label_config: `<View><Text name="t" value="$t"/>${'<Header value="x"/>'.repeat(40_000)}</View>` } });
@@ -94,7 +95,7 @@ describe.each(DIALECTS)('labeling core on %s', (dialect) => {
     });
 
     it('refuses read-only and unknown fields', async () => {
-      const r = await call(s, 'POST', '/api/projects', { token: manager.token, body: { title: 'x', organization: other.id } });
+      const r = await call(s, 'POST', '/api/projects', { token: manager.token, body: { workspace: workspaceId, title: 'x', organization: other.id } });
       expect(r.status).toBe(400);
       expect(r.body.validation_errors).toHaveProperty('organization');
     });
@@ -146,6 +147,7 @@ describe.each(DIALECTS)('labeling core on %s', (dialect) => {
 
       // Another annotator may not change it; a Manager may.
       const peer = await makeMember(s.deps, annotator.organizationId, 'AN');
+      await addToProject(s.deps, (task.body as { project: number }).project, peer);
       expect((await call(s, 'PATCH', `/api/annotations/${made.body.id}`, { token: peer.token, body: { result: [box('Dog')] } })).status).toBe(403);
       expect((await call(s, 'PATCH', `/api/annotations/${made.body.id}`, { token: manager.token, body: { result: [box('Dog')] } })).status).toBe(200);
       expect((await call(s, 'GET', `/api/annotations/${made.body.id}`, { token: other.owner.token })).status).toBe(404);
@@ -239,6 +241,7 @@ describe.each(DIALECTS)('labeling core on %s', (dialect) => {
       const p = await newProject(SENTIMENT);
       await call(s, 'POST', `/api/projects/${p.id}/import`, { token: manager.token, body: Array.from({ length: 60 }, (_, i) => ({ text: `t${i}` })) });
       const team = await Promise.all(Array.from({ length: 50 }, () => makeMember(s.deps, manager.organizationId, 'AN')));
+      await addToProject(s.deps, p.id, ...team);
       const got = await Promise.all(team.map((m) => call(s, 'GET', `/api/projects/${p.id}/next`, { token: m.token })));
       expect(got.every((r) => r.status === 200)).toBe(true);
       const ids = got.map((r) => r.body.id);

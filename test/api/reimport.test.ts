@@ -17,16 +17,17 @@ const choice = (c: string) => ({ from_name: 'sentiment', to_name: 'text', type: 
 describe.each(DIALECTS)('upload, reimport and preannotations on %s', (dialect) => {
   let s: TestServer;
   let manager: Member;
+  let workspaceId: number;
   let annotator: Member;
   let other: { id: number; owner: Member };
   beforeAll(async () => {
     s = await startServer(dialect);
-    ({ manager, annotator, other } = await makeTeam(s.deps));
+    ({ manager, annotator, other, workspaceId } = await makeTeam(s.deps));
   });
   afterAll(async () => s?.close());
 
   const newProject = async (label_config: string, token = manager.token) => {
-    const r = await call(s, 'POST', '/api/projects', { token, body: { title: 'P', label_config } });
+    const r = await call(s, 'POST', '/api/projects', { token, body: { ...(token === manager.token && { workspace: workspaceId }), title: 'P', label_config } });
     expect(r.status, JSON.stringify(r.body)).toBe(201);
     return r.body as { id: number };
   };

@@ -1,13 +1,14 @@
 /** Usage statistics: counted locally when enabled; with COLLECT_ANALYTICS=false nothing is recorded. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, DIALECTS, startServer, type TestServer } from '../harness.js';
-import { makeMember, makeOrganization, type Member } from '../factories.js';
+import { addToProject, makeMember, makeOrganization, type Member } from '../factories.js';
 
 const CONFIG = '<View><Image name="img" value="$image"/><Choices name="c" toName="img"><Choice value="A"/></Choices></View>';
 
 /** A short session of activity: a project, an import, an annotation, an export. */
 async function activity(s: TestServer, manager: Member, annotator: Member) {
   const p = (await call(s, 'POST', '/api/projects', { token: manager.token, body: { label_config: CONFIG } })).body.id;
+  await addToProject(s.deps, p, annotator);
   const ids = (await call(s, 'POST', `/api/projects/${p}/import?return_task_ids=true`, { token: manager.token, body: [{ image: 'a.png' }] })).body.task_ids;
   await call(s, 'POST', `/api/tasks/${ids[0]}/annotations`, { token: annotator.token, body: { result: [{ from_name: 'c', to_name: 'img', type: 'choices', value: { choices: ['A'] } }] } });
   await call(s, 'GET', `/api/projects/${p}/export?download_all_tasks=true`, { token: manager.token });

@@ -10,6 +10,7 @@ import * as m0004 from './0004-request-log.js';
 import * as m0005 from './0005-double-precision.js';
 import * as m0006 from './0006-usage.js';
 import * as m0007 from './0007-audit-indexes.js';
+import * as m0008 from './0008-workspaces.js';
 
 export const migrations: Record<string, Migration> = {
   '0001-foundation': m0001,
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '0005-double-precision': m0005,
   '0006-usage': m0006,
   '0007-audit-indexes': m0007,
+  '0008-workspaces': m0008,
 };

@@ -65,6 +65,7 @@ export const activityRoutes = [
     summary: 'Every API request of your organization, with the audit events it recorded (Administrators, Owner)',
     tags: ['Audit'],
     access: 'audit.view',
+    scope: 'organization',
     schema: {
       querystring: Type.Object(
         {
@@ -96,6 +97,7 @@ export const activityRoutes = [
     summary: 'Your organization’s audit events, oldest first, with their chain hashes (Administrators, Owner)',
     tags: ['Audit'],
     access: 'audit.view',
+    scope: 'organization',
     schema: { querystring: Type.Object({ ...PagingQuery, ...EventFilters }, { additionalProperties: false }), response: { 200: Paginated(Event), 400: ErrorResponse, 404: ErrorResponse } },
     audit: null,
     handler: async ({ deps, actor, query, req }) => {
@@ -112,6 +114,7 @@ export const activityRoutes = [
     summary: 'Download the matching audit events as JSONL or CSV, streamed (Administrators, Owner)',
     tags: ['Audit'],
     access: 'audit.view',
+    scope: 'organization',
     schema: {
       querystring: Type.Object({ ...EventFilters, format: Type.Union([Type.Literal('jsonl'), Type.Literal('csv')]) }, { additionalProperties: false }),
       response: { 200: Type.Any({ description: 'JSONL or CSV file' }), 400: ErrorResponse },

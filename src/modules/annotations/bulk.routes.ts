@@ -18,6 +18,7 @@ export const bulkRoutes = [
     summary: 'Import predictions for existing tasks (all or nothing)',
     tags: ['Predictions'],
     access: 'task.import',
+    scope: { project: { param: 'id' } },
     schema: {
       params: IdParams,
       body: Type.Array(
@@ -38,6 +39,7 @@ export const bulkRoutes = [
     summary: 'Create your annotation with one result on many tasks',
     tags: ['Annotations'],
     access: 'annotation.create',
+    scope: { project: { body: 'project' }, optional: true },
     schema: {
       body: Type.Object(
         {
@@ -61,6 +63,7 @@ export const bulkRoutes = [
     summary: 'Model versions of the project’s predictions with their counts, newest first',
     tags: ['Predictions'],
     access: 'project.view',
+    scope: { project: { param: 'id' } },
     schema: { params: IdParams, response: { 200: Type.Record(Type.String(), Type.Integer()), 404: ErrorResponse } },
     audit: null,
     handler: async ({ deps, actor, params }) => modelVersions(deps, actor, params.id),
@@ -71,6 +74,7 @@ export const bulkRoutes = [
     summary: 'Files uploaded to the project',
     tags: ['Import'],
     access: 'task.import',
+    scope: { project: { param: 'id' } },
     schema: {
       params: IdParams,
       querystring: Type.Object({ ids: Type.Optional(Type.String({ maxLength: 10_000 })), all: Type.Optional(Type.Boolean()), ordering: Type.Optional(Type.String({ maxLength: 50 })) }, { additionalProperties: false }),
@@ -91,6 +95,7 @@ export const bulkRoutes = [
     summary: 'Delete the project’s uploaded files that no task uses any more',
     tags: ['Import'],
     access: 'task.import',
+    scope: { project: { param: 'id' } },
     schema: { params: IdParams, response: { 204: NoContent, 404: ErrorResponse } },
     audit: ['upload.delete'],
     handler: async ({ deps, actor, audit, params, reply }) => {

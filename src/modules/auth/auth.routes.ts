@@ -55,6 +55,7 @@ export const authRoutes = [
     summary: 'End the current session',
     tags: ['Auth'],
     access: 'account.self',
+    scope: 'account',
     bodyless: 'logging out needs no input',
     schema: { response: { 204: NoContent } },
     audit: ['auth.logout'],
@@ -105,6 +106,7 @@ export const authRoutes = [
     summary: 'Change your password (ends your other sessions)',
     tags: ['Users'],
     access: 'account.self',
+    scope: 'account',
     schema: { body: Type.Object({ old_password: Password, new_password: Password }, { additionalProperties: false }), response: { 204: NoContent, 400: ErrorResponse } },
     audit: ['auth.password_change', 'auth.password_change_failed'],
     handler: async ({ deps, actor, audit, body, req, reply }) => {

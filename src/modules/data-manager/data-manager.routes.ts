@@ -20,6 +20,7 @@ const actionsRoutes = [
     summary: 'The data-manager actions you may run in a project',
     tags: ['Data Manager'],
     access: 'project.view',
+    scope: { project: { query: 'project' } },
     schema: { querystring: ProjectQuery, response: { 200: Type.Array(ActionListItem), 404: ErrorResponse } },
     audit: null,
     handler: async ({ deps, actor, query }) => listActions(deps, actor, query.project),
@@ -31,6 +32,7 @@ const actionsRoutes = [
     tags: ['Data Manager'],
     // Each action checks its own permission (task.change, annotation.change_any, annotation.create).
     access: 'project.view',
+    scope: { project: { query: 'project' } },
     schema: {
       querystring: ActionQuery,
       body: ActionBody,
@@ -50,6 +52,7 @@ export const dataManagerRoutes = [
     summary: 'A project as the data manager reads it (counts, parsed config, your abilities)',
     tags: ['Data Manager'],
     access: 'project.view',
+    scope: { project: { query: 'project' } },
     schema: { querystring: ProjectQuery, response: { 200: DmProjectResponse, 404: ErrorResponse } },
     audit: null,
     handler: async ({ deps, actor, query }) => dmProject(deps.db, actor, query.project),
@@ -60,6 +63,7 @@ export const dataManagerRoutes = [
     summary: "Which data columns a project's tasks have (column → task count; columns common to all)",
     tags: ['Projects'],
     access: 'project.view',
+    scope: { project: { param: 'id' } },
     schema: { params: IdParams, response: { 200: SummaryResponse, 404: ErrorResponse } },
     audit: null,
     handler: async ({ deps, actor, params }) => projectSummary(deps.db, actor, params.id),

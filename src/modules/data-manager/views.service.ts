@@ -3,6 +3,7 @@
  * are checked on save (a view can never hold a filter that `GET /api/tasks?view=` would refuse).
  * Any member who sees the project sees its views; changing them needs `task.change`.
  */
+import { visibleProjectIds } from '../../authz/scope.js';
 import type { AppDeps } from '../../app-deps.js';
 import type { Db } from '../../db/database.js';
 import { fromJson, type DmViewRow } from '../../db/schema.js';
@@ -83,7 +84,7 @@ export const getView = async (db: Db, actor: Actor, id: number) => viewOut(await
 /** Views of a project, in tab order; without `project`, every view of the actor's organization. */
 export async function listViews(db: Db, actor: Actor, projectId: number | undefined) {
   if (projectId !== undefined) await getProjectRow(db, actor, projectId);
-  let q = db.selectFrom('dm_views as v').innerJoin('projects as p', 'p.id', 'v.project_id').selectAll('v').where('p.organization_id', '=', actor.organizationId);
+  let q = db.selectFrom('dm_views as v').selectAll('v').where('v.project_id', 'in', visibleProjectIds(db, actor));
   if (projectId !== undefined) q = q.where('v.project_id', '=', projectId);
   const rows = await q.orderBy('v.project_id').orderBy('v.order').orderBy('v.id').limit(10_000).execute();
   return rows.map(viewOut);

@@ -31,6 +31,7 @@ export const exportsRoutes = [
     summary: 'Export formats this server produces',
     tags: ['Export'],
     access: 'project.export',
+    scope: { project: { param: 'id' } },
     schema: {
       params: IdParams,
       response: {
@@ -55,6 +56,7 @@ export const exportsRoutes = [
     summary: 'Download the project’s tasks and annotations (JSON, JSON_MIN, CSV, TSV), streamed',
     tags: ['Export'],
     access: 'project.export',
+    scope: { project: { param: 'id' } },
     schema: {
       params: IdParams,
       querystring: Type.Object(
@@ -91,6 +93,7 @@ export const exportsRoutes = [
     summary: 'Export snapshots of the project, newest first',
     tags: ['Export'],
     access: 'project.export',
+    scope: { project: { param: 'id' } },
     schema: { params: IdParams, querystring: SnapshotListQuery, response: { 200: Type.Array(SnapshotResponse), 400: ErrorResponse, 404: ErrorResponse } },
     audit: null,
     handler: async ({ deps, actor, params, query }) => listSnapshots(deps, actor, { projectId: params.id, ordering: query.ordering }),
@@ -101,6 +104,7 @@ export const exportsRoutes = [
     summary: 'Create an export snapshot; a background job writes it (poll until status is completed)',
     tags: ['Export'],
     access: 'project.export',
+    scope: { project: { param: 'id' } },
     schema: { params: IdParams, querystring: CreateSnapshotQuery, body: CreateSnapshotBody, response: { 201: SnapshotCreatedResponse, 400: ErrorResponse, 404: ErrorResponse, 503: ErrorResponse } },
     audit: ['export.create'],
     handler: async ({ deps, actor, audit, params, query, body, reply }) => {
@@ -114,6 +118,7 @@ export const exportsRoutes = [
     summary: 'One export snapshot: status, counters, MD5',
     tags: ['Export'],
     access: 'project.export',
+    scope: { project: { param: 'id' } },
     schema: { params: SnapshotParams, response: { 200: SnapshotResponse, 404: ErrorResponse } },
     audit: null,
     handler: async ({ deps, actor, params }) => getSnapshot(deps, actor, { projectId: params.id, exportPk: params.export_pk }),
@@ -124,6 +129,7 @@ export const exportsRoutes = [
     summary: 'Delete an export snapshot and its file (an unfinished one is cancelled)',
     tags: ['Export'],
     access: 'project.export',
+    scope: { project: { param: 'id' } },
     schema: { params: SnapshotParams, response: { 204: NoContent, 404: ErrorResponse } },
     audit: ['export.delete'],
     handler: async ({ deps, actor, audit, params, reply }) => {
@@ -137,6 +143,7 @@ export const exportsRoutes = [
     summary: 'Download a completed snapshot: JSON as stored, JSON_MIN/CSV/TSV converted while streaming',
     tags: ['Export'],
     access: 'project.export',
+    scope: { project: { param: 'id' } },
     schema: { params: SnapshotParams, querystring: DownloadQuery, response: { 200: Type.Any({ description: 'The export file' }), 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse } },
     audit: ['export.download'],
     handler: async ({ deps, actor, audit, params, query, reply }) => {
@@ -152,6 +159,7 @@ export const exportsRoutes = [
     summary: 'Make a format available for download (conversion happens while downloading)',
     tags: ['Export'],
     access: 'project.export',
+    scope: { project: { param: 'id' } },
     schema: { params: SnapshotParams, body: ConvertBody, response: { 200: ConvertResponse, 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse } },
     audit: ['export.create'],
     handler: async ({ deps, actor, audit, params, body }) => convertSnapshot(deps, actor, audit, { projectId: params.id, exportPk: params.export_pk, exportType: body.export_type }),

@@ -126,6 +126,7 @@ const importRoute = defineRoute({
   summary: 'Import tasks: a JSON list or object, files (JSON, JSONL, CSV, TSV, TXT, media) or a url; all or nothing',
   tags: ['Import'],
   access: 'task.import',
+  scope: { project: { param: 'id' } },
   streamedBody: 'bodies of any size are spooled to disk and parsed as a stream by the import readers',
   schema: { params: IdParams, querystring: ImportQuery, response: { 201: ImportResponse, ...Refused } },
   audit: ['task.import'],
@@ -140,6 +141,7 @@ export const importRoutes = [
     summary: 'Import uploads kept by an import with commit_to_project=false, replacing tasks made from them before; all or nothing',
     tags: ['Import'],
     access: 'task.import',
+    scope: { project: { param: 'id' } },
     schema: { params: IdParams, body: ReimportBody, response: { 201: ImportResponse, 204: NoContent, ...Refused } },
     audit: ['task.import'],
     handler: async ({ deps, actor, audit, params, body, reply }) => {
@@ -154,6 +156,7 @@ export const importRoutes = [
     summary: 'Create one task in a project',
     tags: ['Import'],
     access: 'task.import',
+    scope: { project: { param: 'id' } },
     streamedBody: 'one task in Label Studio’s format or flat data, read by the import readers',
     schema: { params: IdParams, response: { 201: TaskResponse, ...Refused } },
     audit: ['task.import'],
@@ -168,6 +171,7 @@ export const importRoutes = [
     summary: 'An uploaded file, to members of its project’s organization only',
     tags: ['Import'],
     access: 'project.view',
+    scope: { project: { param: 'project' } },
     schema: {
       params: Type.Object({ project: Type.Integer({ minimum: 1 }), file: Type.String({ maxLength: 200, pattern: '^[\\w.-]+$' }) }, { additionalProperties: false }),
       response: { 200: Type.Any({ description: 'The file' }), 404: ErrorResponse },

@@ -31,6 +31,7 @@ export const organizationsRoutes = [
     summary: 'Organizations you belong to',
     tags: ['Organizations'],
     access: 'organization.view',
+    scope: 'account',
     schema: { response: { 200: Type.Array(Organization) } },
     audit: null,
     handler: async ({ deps, actor }) => listOrganizationsOf(deps.db, actor.userId),
@@ -41,6 +42,7 @@ export const organizationsRoutes = [
     summary: 'One organization you belong to',
     tags: ['Organizations'],
     access: 'organization.view',
+    scope: { organization: { param: 'id' } },
     schema: { params: IdParams, response: { 200: Organization, 404: ErrorResponse } },
     audit: null,
     handler: async ({ deps, actor, params }) => getOrganization(deps.db, actor, params.id),
@@ -51,6 +53,7 @@ export const organizationsRoutes = [
     summary: 'Members of your organization with their roles (paged)',
     tags: ['Organizations'],
     access: 'members.view',
+    scope: { organization: { param: 'id' } },
     schema: {
       params: IdParams,
       querystring: Type.Object({ ...PagingQuery, search: Type.Optional(Type.String({ maxLength: 200 })), ordering: Type.Optional(Type.String({ maxLength: 50 })) }, { additionalProperties: false }),
@@ -74,6 +77,7 @@ export const organizationsRoutes = [
     summary: "Set a member's role (Administrators and the Owner)",
     tags: ['Organizations'],
     access: 'members.change_role',
+    scope: { organization: { param: 'id' } },
     schema: {
       params: IdParams,
       body: Type.Object({ user_id: Id(), role: Type.Union(ROLES.map((r) => Type.Literal(r))) }, { additionalProperties: false }),
@@ -92,6 +96,7 @@ export const organizationsRoutes = [
     summary: "Your organization's invite link",
     tags: ['Invites'],
     access: 'invite.manage',
+    scope: 'organization',
     schema: { response: { 200: Invite } },
     audit: ['invite.read'],
     handler: async ({ deps, actor, audit }) => {
@@ -106,6 +111,7 @@ export const organizationsRoutes = [
     summary: 'Replace the invite link; the old link stops working',
     tags: ['Invites'],
     access: 'invite.manage',
+    scope: 'organization',
     bodyless: 'the new link is generated',
     schema: { response: { 200: Invite } },
     audit: ['invite.reset'],

@@ -2,6 +2,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 
 export const SAMPLING = ['Sequential sampling', 'Uniform sampling', 'Uncertainty sampling'] as const;
+export const DISTRIBUTIONS = ['auto_distribution', 'assigned_only'] as const;
 export const SKIP_QUEUE = ['REQUEUE_FOR_ME', 'REQUEUE_FOR_OTHERS', 'IGNORE_SKIPPED'] as const;
 
 /** Settings kept in the project's `settings` column, with Label Studio's defaults. */
@@ -24,6 +25,12 @@ export const PROJECT_SETTING_DEFAULTS = {
   show_ground_truth_first: false,
   show_overlap_first: false,
   control_weights: {} as Record<string, unknown>,
+  /** Label Studio Enterprise: `auto_distribution` (the label stream) or `assigned_only` (only assigned tasks). */
+  assignment_settings: { label_stream_task_distribution: 'auto_distribution' as (typeof DISTRIBUTIONS)[number] },
+  /** Off: annotators only enter the label stream. On: they see the tasks they completed, drafted or were assigned. */
+  show_data_manager_to_annotators: false,
+  /** Annotators see other annotators' annotations (off: only their own). */
+  show_others_annotations_to_annotators: false,
 };
 export type ProjectSettings = typeof PROJECT_SETTING_DEFAULTS;
 
@@ -46,6 +53,9 @@ const settingSchemas = {
   show_ground_truth_first: Type.Boolean(),
   show_overlap_first: Type.Boolean(),
   control_weights: Type.Record(Type.String(), Type.Unknown()),
+  assignment_settings: Type.Object({ label_stream_task_distribution: Type.Union(DISTRIBUTIONS.map((s) => Type.Literal(s))) }, { additionalProperties: false }),
+  show_data_manager_to_annotators: Type.Boolean(),
+  show_others_annotations_to_annotators: Type.Boolean(),
 };
 
 const editable = {
@@ -55,6 +65,8 @@ const editable = {
   expert_instruction: Type.String({ maxLength: 1_000_000 }),
   model_version: Type.String({ maxLength: 255 }),
   pinned_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  /** The workspace the project lives in (Label Studio Enterprise); omitted at creation: the caller's sandbox. */
+  workspace: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }),
   ...settingSchemas,
 };
 
@@ -72,6 +84,7 @@ export const ProjectResponse = Type.Object(
   {
     id: Type.Integer(),
     organization: Type.Integer(),
+    workspace: Type.Union([Type.Integer(), Type.Null()]),
     title: Type.String(),
     description: Type.String(),
     label_config: Type.String(),

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { sql, type Transaction } from 'kysely';
 import sanitizeHtml from 'sanitize-html';
+import { canSeeProject, whereProjectVisible } from '../../authz/scope.js';
 import { containsText } from '../../db/sql-helpers.js';
 import type { AppDeps } from '../../app-deps.js';
 import type { Db } from '../../db/database.js';
@@ -13,6 +14,7 @@ import { invalid, notFound } from '../../http/errors.js';
 import type { AuditFn } from '../../http/route.js';
 import { droppedInUse, labelsUsedIn, mergeLabelUsage, type LabelUsage } from '../label-config/config-change.js';
 import { parseLabelConfig, type LabelConfig } from '../label-config/label-config.parser.js';
+import { targetWorkspace } from '../workspaces/workspaces.repository.js';
 import { countersOf, findProject, type ProjectCounters } from './projects.repository.js';
 import { PROJECT_SETTING_DEFAULTS, SETTING_KEYS, type ProjectInput, type ProjectOut, type ProjectSettings } from './projects.schemas.js';
 
@@ -33,10 +35,10 @@ export function sanitizeInstruction(html: string): string {
   });
 }
 
-/** The project if it is in the actor's organization; otherwise "not found" (never "forbidden"). */
+/** The project if the actor works in it (see authz/scope.ts); otherwise "not found" (never "forbidden"). */
 export async function getProjectRow(db: Db, actor: Actor, id: number): Promise<ProjectRow> {
   const p = await findProject(db, id);
-  if (!p || p.organization_id !== actor.organizationId) throw notFound('Project not found.');
+  if (!p || !(await canSeeProject(db, actor, p))) throw notFound('Project not found.');
   return p;
 }
 
@@ -67,6 +69,7 @@ export async function projectResponse(db: Db, p: ProjectRow, counters?: ProjectC
   return {
     id: p.id,
     organization: p.organization_id,
+    workspace: p.workspace_id,
     title: p.title,
     description: p.description,
     label_config: p.label_config,
@@ -102,10 +105,12 @@ export async function createProject(deps: AppDeps, actor: Actor, audit: AuditFn,
   const now = new Date().toISOString();
   const settings = { ...PROJECT_SETTING_DEFAULTS, ...splitInput(input) };
   const row = await deps.db.transaction().execute(async (trx) => {
+    const workspace = await targetWorkspace(trx, actor, input.workspace);
     const p = await trx
       .insertInto('projects')
       .values({
         organization_id: actor.organizationId,
+        workspace_id: workspace.id,
         title: input.title ?? '',
         description: input.description ?? '',
         label_config: labelConfig,
@@ -178,6 +183,10 @@ export async function updateProject(deps: AppDeps, actor: Actor, audit: AuditFn,
     ...(input.model_version !== undefined && { model_version: input.model_version }),
     ...(input.pinned_at !== undefined && { pinned_at: input.pinned_at }),
   };
+  if (input.workspace !== undefined && input.workspace !== p.workspace_id) {
+    const ws = await targetWorkspace(deps.db, actor, input.workspace);
+    (columns as Record<string, unknown>).workspace_id = ws.id;
+  }
   const diff: Record<string, { before: unknown; after: unknown }> = {};
   for (const [k, v] of Object.entries(columns)) if (v !== p[k as keyof ProjectRow]) diff[k] = { before: p[k as keyof ProjectRow], after: v };
   for (const k of SETTING_KEYS) if (JSON.stringify(settings[k]) !== JSON.stringify(before[k])) diff[k] = { before: before[k], after: settings[k] };
@@ -233,7 +242,7 @@ const ORDERINGS: Record<string, ['id' | 'created_at' | 'title' | 'pinned_at', 'a
 
 /** Projects of the actor's organization, filtered and paged as Label Studio pages them (404 past the end). */
 export async function listProjects(db: Db, actor: Actor, q: ListQuery) {
-  let base = db.selectFrom('projects').where('organization_id', '=', actor.organizationId);
+  let base = whereProjectVisible(db.selectFrom('projects'), actor);
   if (q.ids) {
     const ids = q.ids.split(',').map((s) => Number(s.trim()));
     if (ids.some((n) => !Number.isInteger(n) || n < 1)) throw invalid({ ids: ['A comma-separated list of project ids.'] });

@@ -16,9 +16,11 @@ export const tasksRoutes = [
   defineRoute({
     method: 'GET',
     url: '/api/tasks',
-    summary: "A project's tasks, paged (a page past the end is 404); `view` and `query` filter and order them",
+    summary:
+      "A project's tasks, paged (a page past the end is 404); `view` and `query` filter and order them. Annotators: only their own work, and 403 unless the project sets show_data_manager_to_annotators",
     tags: ['Tasks'],
     access: 'project.view',
+    scope: { project: { query: 'project' } },
     schema: {
       querystring: Type.Object(
         {
@@ -32,7 +34,7 @@ export const tasksRoutes = [
         },
         { additionalProperties: false },
       ),
-      response: { 200: TaskList, 400: ErrorResponse, 404: ErrorResponse },
+      response: { 200: TaskList, 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse },
     },
     audit: null,
     handler: async ({ deps, actor, query }) => listTasks(deps.db, actor, query),
@@ -40,13 +42,14 @@ export const tasksRoutes = [
   defineRoute({
     method: 'GET',
     url: '/api/projects/:id/tasks',
-    summary: "A project's tasks as a plain array, newest first",
+    summary: "A project's tasks as a plain array, newest first (annotators: as for GET /api/tasks)",
     tags: ['Tasks'],
     access: 'project.view',
+    scope: { project: { param: 'id' } },
     schema: {
       params: IdParams,
       querystring: Type.Object({ ...PagingQuery, start: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647 })), ordering: Type.Optional(Type.String({ maxLength: 30 })) }, { additionalProperties: false }),
-      response: { 200: Type.Array(TaskResponse), 404: ErrorResponse },
+      response: { 200: Type.Array(TaskResponse), 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse },
     },
     audit: null,
     handler: async ({ deps, actor, params, query }) => listProjectTasks(deps.db, actor, params.id, query),
@@ -54,9 +57,10 @@ export const tasksRoutes = [
   defineRoute({
     method: 'GET',
     url: '/api/tasks/:id',
-    summary: 'One task with its annotations, predictions and your drafts',
+    summary: 'One task with the annotations you may see, its predictions and your drafts (annotators: only their own work or the task the label stream gave them)',
     tags: ['Tasks'],
     access: 'project.view',
+    scope: { task: { param: 'id' } },
     schema: { params: IdParams, response: { 200: TaskResponse, 404: ErrorResponse } },
     audit: null,
     handler: async ({ deps, actor, params }) => getTaskDetail(deps.db, actor, params.id),
@@ -67,6 +71,7 @@ export const tasksRoutes = [
     summary: "Change a task's data or meta",
     tags: ['Tasks'],
     access: 'task.change',
+    scope: { task: { param: 'id' } },
     schema: { params: IdParams, body: TaskPatchBody, response: { 200: TaskResponse, 400: ErrorResponse, 404: ErrorResponse } },
     audit: ['task.update'],
     handler: async ({ deps, actor, audit, params, body }) => updateTask(deps, actor, audit, params.id, body),
@@ -77,6 +82,7 @@ export const tasksRoutes = [
     summary: 'Delete a task with its annotations and predictions',
     tags: ['Tasks'],
     access: 'task.change',
+    scope: { task: { param: 'id' } },
     schema: { params: IdParams, response: { 204: NoContent, 404: ErrorResponse } },
     audit: ['task.delete'],
     handler: async ({ deps, actor, audit, params, reply }) => {
@@ -91,6 +97,7 @@ export const tasksRoutes = [
     summary: 'The next task for you to label (reserved for you for a while); 404 when none is left',
     tags: ['Tasks'],
     access: 'annotation.create',
+    scope: { project: { param: 'id' } },
     schema: { params: IdParams, response: { 200: TaskResponse, 404: ErrorResponse } },
     audit: null,
     handler: async ({ deps, actor, params }) => nextTask(deps, actor, params.id),
@@ -101,6 +108,7 @@ export const tasksRoutes = [
     summary: 'Create one task in a project (`{project, data, meta}`)',
     tags: ['Tasks'],
     access: 'task.import',
+    scope: { project: { body: 'project' } },
     schema: {
       body: Type.Object({ project: Id(), data: Type.Record(Type.String(), Type.Unknown()), meta: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }, { additionalProperties: false }),
       response: { 201: TaskResponse, 400: ErrorResponse, 403: ErrorResponse },
@@ -114,6 +122,7 @@ export const tasksRoutes = [
     summary: 'Delete all tasks of a project, with their annotations and predictions',
     tags: ['Tasks'],
     access: 'task.change',
+    scope: { project: { param: 'id' } },
     schema: { params: IdParams, response: { 204: NoContent, 404: ErrorResponse } },
     audit: ['task.bulk_delete'],
     handler: async ({ deps, actor, audit, params, reply }) => {

@@ -18,6 +18,7 @@ export const tokensRoutes = [
     summary: 'Your live personal access tokens (unsigned part only: they cannot be replayed)',
     tags: ['Tokens'],
     access: 'account.self',
+    scope: 'account',
     schema: { response: { 200: Type.Array(TokenInfo) } },
     audit: null,
     handler: async ({ deps, actor }) => listPersonalTokens(deps.db, actor.userId),
@@ -28,6 +29,7 @@ export const tokensRoutes = [
     summary: 'Create a personal access token (shown once)',
     tags: ['Tokens'],
     access: 'account.self',
+    scope: 'account',
     bodyless: 'the token is generated; nothing to choose',
     schema: { response: { 201: TokenInfo } },
     audit: ['token.pat_create'],
@@ -60,6 +62,7 @@ export const tokensRoutes = [
     summary: 'Revoke one of your personal access tokens (by the token, or by the jti the list shows)',
     tags: ['Tokens'],
     access: 'account.self',
+    scope: 'account',
     schema: { body: RevokeBody, response: { 204: Type.Null(), 404: ErrorResponse } },
     audit: ['token.pat_revoke'],
     handler: async ({ deps, actor, audit, body, reply }) => {
@@ -76,6 +79,7 @@ export const tokensRoutes = [
     summary: 'Replace one of your personal access tokens with a new one',
     tags: ['Tokens'],
     access: 'account.self',
+    scope: 'account',
     schema: { body: RefreshBody, response: { 200: Type.Object({ refresh: Type.String() }, { additionalProperties: false }), 400: ErrorResponse, 404: ErrorResponse } },
     audit: ['token.pat_rotate'],
     handler: async ({ deps, actor, audit, body }) =>

@@ -13,6 +13,7 @@ export const usageRoutes = [
     summary: 'Usage statistics of your organization, kept on this server only (Administrators, Owner)',
     tags: ['Usage'],
     access: 'usage.view',
+    scope: 'organization',
     schema: {
       querystring: Type.Object({ days: Type.Optional(Type.Integer({ minimum: 1, maximum: 366 })) }, { additionalProperties: false }),
       response: {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The labelvault command: user creation, migrations and audit-chain verification against the
+ * The labelvault command: user and organization creation, migrations and audit-chain verification against the
  * configured database (same environment variables as the server).
  */
 import { Command } from 'commander';
@@ -10,6 +10,7 @@ import { migrateToLatest } from '../db/database.js';
 import { openDeps } from '../deps.js';
 import { AppError } from '../http/errors.js';
 import { createUserInFirstOrganization } from '../modules/auth/bootstrap.service.js';
+import { createOrganizationWithOwner } from '../modules/organizations/organizations.service.js';
 import { issueApiToken } from '../modules/tokens/api-token.service.js';
 
 const program = new Command('labelvault').description('Labelvault administration').showHelpAfterError();
@@ -53,6 +54,20 @@ user
         });
         process.stdout.write(`API token (shown once): ${token}\n`);
       }
+    }),
+  );
+
+const org = program.command('org').description('manage organizations');
+org
+  .command('create')
+  .description('create an organization owned by an existing user (who keeps their current active organization)')
+  .requiredOption('--title <title>', 'the organization name')
+  .requiredOption('--owner <email>', 'email (or id) of the existing user who becomes its Owner')
+  .action((opts: { title: string; owner: string }) =>
+    withDeps(async (deps) => {
+      const cli = { ...SYSTEM_SOURCE, actorEmail: 'cli' };
+      const created = await createOrganizationWithOwner(deps, (db, d) => recordAuditEvent(db, deps.secrets, cli, d), { title: opts.title, owner: opts.owner });
+      process.stdout.write(`created organization ${created.id} "${created.title}" owned by ${opts.owner}\n`);
     }),
   );
 

@@ -228,10 +228,10 @@ describe.each(DIALECTS)('data manager on %s', (dialect) => {
     it("GET /api/tasks?view= applies the view's filters and ordering; query overrides them", async () => {
       const { project } = await fixture();
       const v = (await call(s, 'POST', '/api/dm/views', { token: manager.token, body: view(project, [f('inner_id', 'greater', 2, 'Number')], ['-tasks:inner_id']) })).body;
-      const r = await call(s, 'GET', `/api/tasks?project=${project}&view=${v.id}`, { token: annotator.token });
+      const r = await call(s, 'GET', `/api/tasks?project=${project}&view=${v.id}`, { token: manager.token });
       expect(r.status).toBe(200);
       expect(r.body.tasks.map((t: { inner_id: number }) => t.inner_id)).toEqual([5, 4, 3]);
-      const overridden = await list(project, { ordering: ['tasks:inner_id'] }, annotator.token, `&view=${v.id}`);
+      const overridden = await list(project, { ordering: ['tasks:inner_id'] }, manager.token, `&view=${v.id}`);
       expect(overridden.body.tasks.map((t: { inner_id: number }) => t.inner_id)).toEqual([3, 4, 5]);
       const otherProject = await fixture();
       expect((await call(s, 'GET', `/api/tasks?project=${otherProject.project}&view=${v.id}`, { token: manager.token })).status).toBe(404);
@@ -328,6 +328,9 @@ describe.each(DIALECTS)('data manager on %s', (dialect) => {
 
     it('next_task: the first selected task in the requested order, reserved; 404 when none is left', async () => {
       const { project, ids } = await fixture();
+      // An annotator needs the data manager shown to them for this (else the label stream only).
+      expect((await act('next_task', project, {}, annotator.token)).status).toBe(403);
+      expect((await call(s, 'PATCH', `/api/projects/${project}`, { token: manager.token, body: { show_data_manager_to_annotators: true } })).status).toBe(200);
       const r = await act('next_task', project, { filters: { conjunction: 'and', items: [f('total_annotations', 'equal', 0, 'Number')] }, ordering: ['-tasks:inner_id'] }, annotator.token);
       expect(r.status, JSON.stringify(r.body)).toBe(200);
       expect(r.body).toMatchObject({ id: ids[4], queue: expect.any(String) });

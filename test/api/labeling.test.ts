@@ -145,10 +145,10 @@ describe.each(DIALECTS)('labeling core on %s', (dialect) => {
       expect(task.body).toMatchObject({ is_labeled: true, total_annotations: 1 });
       expect(task.body.annotations[0].result[0].value.rectanglelabels).toEqual(['Cat']);
 
-      // Another annotator may not change it; a Manager may.
+      // Another annotator may not change it (nor see it: 404); a Manager may.
       const peer = await makeMember(s.deps, annotator.organizationId, 'AN');
       await addToProject(s.deps, (task.body as { project: number }).project, peer);
-      expect((await call(s, 'PATCH', `/api/annotations/${made.body.id}`, { token: peer.token, body: { result: [box('Dog')] } })).status).toBe(403);
+      expect((await call(s, 'PATCH', `/api/annotations/${made.body.id}`, { token: peer.token, body: { result: [box('Dog')] } })).status).toBe(404);
       expect((await call(s, 'PATCH', `/api/annotations/${made.body.id}`, { token: manager.token, body: { result: [box('Dog')] } })).status).toBe(200);
       expect((await call(s, 'GET', `/api/annotations/${made.body.id}`, { token: other.owner.token })).status).toBe(404);
       expect((await call(s, 'DELETE', `/api/annotations/${made.body.id}`, { token: annotator.token })).status).toBe(204);
@@ -315,7 +315,7 @@ describe.each(DIALECTS)('labeling core on %s', (dialect) => {
       expect(summary.file_upload_ids).toHaveLength(2);
       const listed = await call(s, 'GET', `/api/projects/${p.id}/file-uploads`, { token: manager.token });
       expect(listed.body.map((f: { id: number }) => f.id).sort()).toEqual([...summary.file_upload_ids].sort());
-      const task = await call(s, 'GET', `/api/tasks/${summary.task_ids[1]}`, { token: annotator.token });
+      const task = await call(s, 'GET', `/api/tasks/${summary.task_ids[1]}`, { token: manager.token });
       const url = task.body.data.image as string;
       expect(url).toMatch(/^\/data\/upload\/\d+\/[0-9a-f]{12}-evil\.svg$/);
       const svg = await fetch(`${s.url}${url}`, { headers: { authorization: `Token ${annotator.token}` } });

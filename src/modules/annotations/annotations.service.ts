@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { AppDeps } from '../../app-deps.js';
 import { can } from '../../authz/permissions.js';
+import { assertTaskVisible, assertTaskWritable, canSeeAnnotation, visibleAnnotationAuthors } from '../../authz/data-filters.js';
 import type { Db } from '../../db/database.js';
 import type { AnnotationRow, Database, ProjectRow } from '../../db/schema.js';
 import type { Actor } from '../../http/actor.js';
@@ -52,9 +53,13 @@ async function assertParentsOfTask(db: Db, taskId: number, input: AnnotationInpu
   }
 }
 
-/** Creates the actor's annotation of a task; with `draft_id`, that draft (the actor's, same task) is consumed. */
+/**
+ * Creates the actor's annotation of a task; with `draft_id`, that draft (the actor's, same task)
+ * is consumed. In `assigned_only` projects an Annotator annotates only tasks they may open (404).
+ */
 export async function createAnnotation(deps: AppDeps, actor: Actor, audit: AuditFn, taskId: number, input: AnnotationInput) {
   const { task, project } = await getTaskWithProject(deps.db, actor, taskId);
+  await assertTaskWritable(deps.db, actor, project, taskId);
   if (input.task !== undefined && input.task !== taskId) throw invalid({ task: ['Does not match the task in the URL.'] });
   if (input.project !== undefined && input.project !== project.id) throw invalid({ project: ['Does not match the task’s project.'] });
   const result = input.result ?? [];
@@ -99,25 +104,37 @@ export async function createAnnotation(deps: AppDeps, actor: Actor, audit: Audit
   });
 }
 
-/** An annotation the actor may see (its project in their organization). */
+/**
+ * An annotation the actor may see: its project visible to them, and (without `task.view_all`)
+ * their own or, when the project shows others' annotations, one on a task they may open.
+ * Anything else is "not found".
+ */
 async function getAnnotationRow(db: Db, actor: Actor, id: number): Promise<{ row: AnnotationRow; project: ProjectRow }> {
   const row = await db.selectFrom('annotations').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) throw notFound('Annotation not found.');
   const project = await getProjectRow(db, actor, row.project_id).catch(() => {
     throw notFound('Annotation not found.');
   });
+  if (!canSeeAnnotation(actor, project, row)) throw notFound('Annotation not found.');
+  await assertTaskVisible(db, actor, row.task_id).catch(() => {
+    throw notFound('Annotation not found.');
+  });
   return { row, project };
 }
 
-/** One annotation the actor may see (its project in their organization). */
+/** One annotation the actor may see (see `getAnnotationRow`). */
 export async function getAnnotation(db: Db, actor: Actor, id: number) {
   return annotationOut((await getAnnotationRow(db, actor, id)).row);
 }
 
-/** A task's annotations, oldest first, with their authors' emails. */
+/** A task's annotations the actor may see, oldest first, with their authors' emails; a task they may not open is "not found". */
 export async function listTaskAnnotations(db: Db, actor: Actor, taskId: number) {
-  await getTaskWithProject(db, actor, taskId);
-  const rows = await db.selectFrom('annotations as a').leftJoin('users as u', 'u.id', 'a.completed_by_id').selectAll('a').select('u.email as username').where('a.task_id', '=', taskId).orderBy('a.id').execute();
+  const { project } = await getTaskWithProject(db, actor, taskId);
+  await assertTaskVisible(db, actor, taskId);
+  const authors = visibleAnnotationAuthors(actor, project);
+  let q = db.selectFrom('annotations as a').leftJoin('users as u', 'u.id', 'a.completed_by_id').selectAll('a').select('u.email as username').where('a.task_id', '=', taskId);
+  if (authors) q = q.where('a.completed_by_id', 'in', authors);
+  const rows = await q.orderBy('a.id').execute();
   return rows.map((r) => annotationOut(r, r.username ?? ''));
 }
 

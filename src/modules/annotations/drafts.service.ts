@@ -1,5 +1,6 @@
 /** Drafts: a user's unsaved work on a task (or on an existing annotation), visible only to them. */
 import type { AppDeps } from '../../app-deps.js';
+import { assertTaskVisible, assertTaskWritable, canSeeAnnotation } from '../../authz/data-filters.js';
 import type { Db } from '../../db/database.js';
 import type { DraftRow } from '../../db/schema.js';
 import type { Actor } from '../../http/actor.js';
@@ -14,12 +15,16 @@ export interface DraftInput {
   was_postponed?: boolean | undefined;
 }
 
-/** Saves a new draft of the actor on a task, optionally attached to an annotation of that task. */
+/**
+ * Saves a new draft of the actor on a task, optionally attached to an annotation of that task
+ * that they may see (else 404). In `assigned_only` projects an Annotator drafts only tasks they may open.
+ */
 export async function createDraft(deps: AppDeps, actor: Actor, audit: AuditFn, taskId: number, annotationId: number | null, input: DraftInput) {
   const { task, project } = await getTaskWithProject(deps.db, actor, taskId);
+  await assertTaskWritable(deps.db, actor, project, taskId);
   if (annotationId !== null) {
-    const a = await deps.db.selectFrom('annotations').select('task_id').where('id', '=', annotationId).executeTakeFirst();
-    if (!a || a.task_id !== taskId) throw notFound('Annotation not found.');
+    const a = await deps.db.selectFrom('annotations').select(['task_id', 'completed_by_id']).where('id', '=', annotationId).executeTakeFirst();
+    if (!a || a.task_id !== taskId || !canSeeAnnotation(actor, project, a)) throw notFound('Annotation not found.');
   }
   return deps.db.transaction().execute(async (trx) => {
     const now = new Date().toISOString();
@@ -33,9 +38,10 @@ export async function createDraft(deps: AppDeps, actor: Actor, audit: AuditFn, t
   });
 }
 
-/** The actor's drafts of a task. */
+/** The actor's drafts of a task (a task they may not open is "not found"). */
 export async function listTaskDrafts(db: Db, actor: Actor, taskId: number) {
   await getTaskWithProject(db, actor, taskId);
+  await assertTaskVisible(db, actor, taskId);
   return (await db.selectFrom('drafts').selectAll().where('task_id', '=', taskId).where('user_id', '=', actor.userId).orderBy('id').execute()).map(draftOut);
 }
 
@@ -47,6 +53,7 @@ async function ownDraft(db: Db, actor: Actor, id: number): Promise<DraftRow> {
   return row;
 }
 
+/** One of the actor's own drafts (anybody else's is "not found"). */
 export const getDraft = async (db: Db, actor: Actor, id: number) => draftOut(await ownDraft(db, actor, id));
 
 /** Changes one of the actor's drafts (never moves it to another task). */

@@ -8,6 +8,7 @@ import type { AppDeps } from '../../app-deps.js';
 import type { AuditAction } from '../../audit/actions.js';
 import type { ProjectRow } from '../../db/schema.js';
 import { can, type Permission } from '../../authz/permissions.js';
+import { assertDataManagerShown, assignedToCondition, isAssignedOnly, seesAllTasks } from '../../authz/data-filters.js';
 import type { Actor } from '../../http/actor.js';
 import { AppError, forbidden, invalid } from '../../http/errors.js';
 import type { AuditFn } from '../../http/route.js';
@@ -32,6 +33,11 @@ interface BulkAction {
   dialog: Dialog | null;
   /** Hidden actions are not listed (the UI calls them itself). */
   hidden?: boolean;
+  /**
+   * The action acts only on the caller's own work (e.g. claims a task for them). Callers without
+   * `task.view_all` (Annotators) are offered and may run only these.
+   */
+  ownWork?: true;
   audit?: { action: AuditAction; objectType: string };
   run?: (ctx: BulkContext) => Promise<BulkOutcome>;
 }
@@ -40,7 +46,7 @@ const confirm = (title: string, text: string): Dialog => ({ title, text, type: '
 
 /** The actions, Label Studio's ids and order. Permissions are from THE permission table. */
 export const ACTIONS: readonly BulkAction[] = [
-  { id: 'next_task', title: 'Generate Next Task', order: 0, permission: 'annotation.create', dialog: null, hidden: true },
+  { id: 'next_task', title: 'Generate Next Task', order: 0, permission: 'annotation.create', dialog: null, hidden: true, ownWork: true },
   {
     id: 'predictions_to_annotations',
     title: 'Create Annotations From Predictions',
@@ -82,10 +88,13 @@ export const ACTIONS: readonly BulkAction[] = [
 /** The audit actions POST /api/dm/actions may record. */
 export const ACTION_AUDITS: readonly AuditAction[] = [...ACTIONS.flatMap((a) => (a.audit ? [a.audit.action] : [])), 'permission.denied'];
 
+/** Whether the actor may run an action at all: its permission, and for callers without `task.view_all` only actions on their own work. */
+const mayRun = (actor: Actor, a: BulkAction) => can(actor, a.permission) && (a.ownWork === true || seesAllTasks(actor));
+
 /** The visible actions the actor may run in a project, in order (Label Studio's list shape). */
 export async function listActions(deps: AppDeps, actor: Actor, projectId: number) {
   await getProjectRow(deps.db, actor, projectId);
-  return ACTIONS.filter((a) => !a.hidden && can(actor, a.permission))
+  return ACTIONS.filter((a) => !a.hidden && mayRun(actor, a))
     .sort((a, b) => a.order - b.order)
     .map((a) => ({ id: a.id, title: a.title, order: a.order, permission: a.permission, experimental: false, dialog: a.dialog }));
 }
@@ -116,7 +125,7 @@ export async function runAction(deps: AppDeps, actor: Actor, audit: AuditFn, q: 
   const action = ACTIONS.find((a) => a.id === q.id);
   if (!action) throw invalid({ id: [`Unknown action "${q.id.slice(0, 100)}". Known: ${ACTIONS.map((a) => a.id).join(', ')}.`] });
   const project = await getProjectRow(deps.db, actor, q.project);
-  if (!can(actor, action.permission)) {
+  if (!mayRun(actor, action)) {
     await audit(deps.db, { action: 'permission.denied', objectType: 'action', objectId: action.id, projectId: project.id, changes: { permission: action.permission, role: actor.role } });
     throw forbidden();
   }
@@ -145,9 +154,12 @@ const CLAIM_LOCK_KEY = 7240312;
 /**
  * `next_task`: the first selected task (in the request's ordering, then id) that still needs an
  * annotation, that the caller has not annotated, and that is not reserved up to capacity by
- * others; it is reserved for the caller like the label stream does. 404 when none is left.
+ * others (in `assigned_only` projects: assigned to the caller); it is reserved for the caller like
+ * the label stream does. 404 when none is left. It is a data-manager feature: 403 for Annotators
+ * while the project keeps the data manager from them (they use the label stream).
  */
 async function nextTaskAction(deps: AppDeps, actor: Actor, project: ProjectRow, query: TaskQuery) {
+  assertDataManagerShown(actor, project);
   const d = dialectOf(deps.db);
   const projectId = project.id;
   const maximum = settingsOf(project).maximum_annotations;
@@ -162,6 +174,7 @@ async function nextTaskAction(deps: AppDeps, actor: Actor, project: ProjectRow, 
       .where('is_labeled', '=', 0)
       .where(sql<boolean>`not exists (select 1 from annotations a where a.task_id = tasks.id and a.completed_by_id = ${actor.userId})`)
       .where(sql<boolean>`tasks.total_annotations + (select count(*) from task_locks l where l.task_id = tasks.id and l.user_id <> ${actor.userId}) < ${maximum}`);
+    if (isAssignedOnly(project)) q = q.where(assignedToCondition(actor.userId));
     for (const c of taskConditions(query, d)) q = q.where(c);
     for (const term of taskOrdering(query, d)) q = q.orderBy(term);
     const row = await q.orderBy('id').limit(1).executeTakeFirst();

@@ -3,7 +3,19 @@ import { Type } from '@sinclair/typebox';
 import { ErrorResponse, Id, IdParams, pageEnvelope, Paginated, PagingQuery } from '../../http/common-schemas.js';
 import { defineRoute } from '../../http/route.js';
 import { ROLES } from '../../authz/permissions.js';
-import { changeMemberRole, getInvite, getOrganization, listMembers, listOrganizationsOf, resetInvite } from './organizations.service.js';
+import { UserResponse } from '../users/users.schemas.js';
+import { userResponse } from '../users/users.service.js';
+import {
+  changeMemberRole,
+  createOrganizationWithOwner,
+  getInvite,
+  getOrganization,
+  listMembers,
+  listOrganizationsOf,
+  resetInvite,
+  setActiveOrganization,
+  transferOwnership,
+} from './organizations.service.js';
 
 const Organization = Type.Object(
   { id: Type.Integer(), title: Type.String(), contact_info: Type.Union([Type.String(), Type.Null()]), created_at: Type.String() },
@@ -22,6 +34,15 @@ const MemberUser = Type.Object(
   { additionalProperties: false },
 );
 const Member = Type.Object({ id: Type.Integer(), organization: Type.Integer(), role: Type.String(), user: MemberUser }, { additionalProperties: false });
+const OrganizationCreateBody = Type.Object(
+  {
+    title: Type.String({ minLength: 1, maxLength: 1000 }),
+    /** An existing user, by id or email, who becomes the Owner. */
+    owner: Type.Union([Id(), Type.String({ minLength: 1, maxLength: 254 })]),
+  },
+  { additionalProperties: false },
+);
+const OwnershipTransferred = Type.Object({ organization: Type.Integer(), owner: Type.Integer(), previous_owner: Type.Integer() }, { additionalProperties: false });
 const Invite = Type.Object({ invite_url: Type.String(), token: Type.String() }, { additionalProperties: false });
 
 export const organizationsRoutes = [
@@ -89,6 +110,42 @@ export const organizationsRoutes = [
       const u = await deps.db.selectFrom('users').select(['id', 'email', 'username', 'first_name', 'last_name', 'last_activity']).where('id', '=', m.user_id).executeTakeFirstOrThrow();
       return { id: m.id, organization: m.organization_id, role: m.role, user: { ...u, avatar: null } };
     },
+  }),
+  defineRoute({
+    method: 'POST',
+    url: '/api/organizations',
+    summary: 'Create an organization owned by an existing user (the instance superuser only)',
+    tags: ['Organizations'],
+    access: 'organization.create',
+    scope: 'account',
+    schema: { body: OrganizationCreateBody, response: { 201: Organization, 400: ErrorResponse, 403: ErrorResponse } },
+    audit: ['organization.create'],
+    handler: async ({ deps, audit, body, reply }) => {
+      const org = await createOrganizationWithOwner(deps, audit, body);
+      return reply.code(201).send({ id: org.id, title: org.title, contact_info: org.contact_info, created_at: org.created_at });
+    },
+  }),
+  defineRoute({
+    method: 'POST',
+    url: '/api/organizations/:id/transfer-ownership',
+    summary: 'Hand your organization to another active member; you become an Administrator (the Owner only)',
+    tags: ['Organizations'],
+    access: 'members.transfer_ownership',
+    scope: { organization: { param: 'id' } },
+    schema: { params: IdParams, body: Type.Object({ user: Id() }, { additionalProperties: false }), response: { 200: OwnershipTransferred, 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse } },
+    audit: ['organization.ownership_transfer'],
+    handler: async ({ deps, actor, audit, params, body }) => transferOwnership(deps, actor, audit, { orgId: params.id, userId: body.user }),
+  }),
+  defineRoute({
+    method: 'POST',
+    url: '/api/current-user/active-organization',
+    summary: 'Choose which of your organizations your requests act in (per request: the X-Labelvault-Organization header)',
+    tags: ['Organizations'],
+    access: 'account.self',
+    scope: 'account',
+    schema: { body: Type.Object({ organization: Id() }, { additionalProperties: false }), response: { 200: UserResponse, 400: ErrorResponse } },
+    audit: ['user.active_organization'],
+    handler: async ({ deps, actor, audit, body }) => userResponse(deps.db, await setActiveOrganization(deps, actor, audit, body.organization)),
   }),
   defineRoute({
     method: 'GET',

@@ -8,13 +8,13 @@ import { containsText } from '../../db/sql-helpers.js';
 import type { AppDeps } from '../../app-deps.js';
 import type { AuditFn } from '../../http/route.js';
 import type { Actor } from '../../http/actor.js';
-import { isRole, ROLE_NAMES, type Role } from '../../authz/permissions.js';
+import { ACTIVE_ROLES, isRole, ROLE_NAMES, type Role } from '../../authz/permissions.js';
 import type { Db } from '../../db/database.js';
 import type { Database, OrganizationRow } from '../../db/schema.js';
 import { pageWindow } from '../../http/common-schemas.js';
 import { AppError, invalid, notFound } from '../../http/errors.js';
 import { randomToken, type Secrets } from '../../security/secret-key.js';
-import { findMembership } from '../users/users.repository.js';
+import { findMembership, findUserByEmail, findUserById } from '../users/users.repository.js';
 
 type Q = Db | Transaction<Database>;
 
@@ -123,5 +123,72 @@ export async function changeMemberRole(deps: AppDeps, actor: Actor, audit: Audit
     await trx.updateTable('memberships').set({ role, updated_at: now }).where('id', '=', m.id).execute();
     await audit(trx, { action: 'membership.role_change', objectType: 'membership', objectId: m.id, changes: { user_id: opts.userId, role: { before: m.role, after: role } } });
     return { ...m, role, updated_at: now };
+  });
+}
+
+/** An existing, enabled user named by id or email; 400 naming `field` otherwise. */
+async function namedUser(db: Q, ref: number | string, field: string) {
+  const text = String(ref).trim();
+  const user = /^\d{1,10}$/.test(text) ? await findUserById(db, Number(text)) : await findUserByEmail(db, text);
+  if (!user || user.is_active !== 1) throw invalid({ [field]: [`No active user ${text}.`] });
+  return user;
+}
+
+/**
+ * Creates an organization owned by an existing user (the instance superuser's power, from the
+ * API or the CLI). The owner keeps their active organization; they switch when they choose to.
+ */
+export async function createOrganizationWithOwner(deps: Pick<AppDeps, 'db' | 'secrets'>, audit: AuditFn, opts: { title: string; owner: number | string }): Promise<OrganizationRow> {
+  const title = opts.title.trim();
+  if (!title || title.length > 1000) throw invalid({ title: ['A title of 1 to 1000 characters.'] });
+  return deps.db.transaction().execute(async (trx) => {
+    const owner = await namedUser(trx, opts.owner, 'owner');
+    const org = await createOrganization(trx, deps.secrets, { title, createdById: owner.id });
+    const now = new Date().toISOString();
+    await trx.insertInto('memberships').values({ organization_id: org.id, user_id: owner.id, role: 'OW', created_at: now, updated_at: now }).execute();
+    await audit(trx, { action: 'organization.create', objectType: 'organization', objectId: org.id, organizationId: org.id, changes: { title, owner: owner.id } });
+    return org;
+  });
+}
+
+const isActiveRole = (role: string) => isRole(role) && ACTIVE_ROLES.includes(role);
+
+/**
+ * Hands the actor's organization to another active member in one transaction: the new Owner gets
+ * OW, the old one (the actor) becomes an Administrator. The only way a role becomes OW.
+ */
+export async function transferOwnership(deps: AppDeps, actor: Actor, audit: AuditFn, opts: { orgId: number; userId: number }) {
+  if (opts.orgId !== actor.organizationId) throw notFound();
+  if (opts.userId === actor.userId) throw invalid({ user: ['You already own this organization.'] });
+  return deps.db.transaction().execute(async (trx) => {
+    const current = await findMembership(trx, opts.orgId, actor.userId);
+    if (!current || current.role !== 'OW') throw new AppError(403, 'NOT_OWNER', 'Only the Owner can transfer ownership.');
+    const next = await findMembership(trx, opts.orgId, opts.userId);
+    const nextUser = next ? await findUserById(trx, opts.userId) : undefined;
+    if (!next || !nextUser || nextUser.is_active !== 1 || !isActiveRole(next.role)) throw invalid({ user: [`User ${opts.userId} is not an active member of this organization.`] });
+    const now = new Date().toISOString();
+    await trx.updateTable('memberships').set({ role: 'AD', updated_at: now }).where('id', '=', current.id).execute();
+    await trx.updateTable('memberships').set({ role: 'OW', updated_at: now }).where('id', '=', next.id).execute();
+    await audit(trx, {
+      action: 'organization.ownership_transfer',
+      objectType: 'organization',
+      objectId: opts.orgId,
+      changes: { owner: { before: actor.userId, after: opts.userId }, previous_owner_role: { before: 'OW', after: 'AD' }, new_owner_role: { before: next.role, after: 'OW' } },
+    });
+    return { organization: opts.orgId, owner: opts.userId, previous_owner: actor.userId };
+  });
+}
+
+/** Makes one of the actor's organizations (an active membership) the one its requests act in. */
+export async function setActiveOrganization(deps: AppDeps, actor: Actor, audit: AuditFn, orgId: number) {
+  return deps.db.transaction().execute(async (trx) => {
+    const m = await findMembership(trx, orgId, actor.userId);
+    if (!m || !isActiveRole(m.role)) throw invalid({ organization: [`You have no active membership in organization ${orgId}.`] });
+    const user = await findUserById(trx, actor.userId);
+    if (!user) throw notFound();
+    if (user.active_organization_id === orgId) return user;
+    const updated = await trx.updateTable('users').set({ active_organization_id: orgId, updated_at: new Date().toISOString() }).where('id', '=', actor.userId).returningAll().executeTakeFirstOrThrow();
+    await audit(trx, { action: 'user.active_organization', objectType: 'user', objectId: actor.userId, changes: { active_organization: { before: user.active_organization_id, after: orgId } } });
+    return updated;
   });
 }

@@ -7,6 +7,7 @@ import type { Actor } from '../../http/actor.js';
 import { pageWindow } from '../../http/common-schemas.js';
 import { invalid, notFound } from '../../http/errors.js';
 import type { AuditFn } from '../../http/route.js';
+import { assertTaskVisible, listableTaskConditions, visibleAnnotationAuthors } from '../../authz/data-filters.js';
 import type { LabelConfig } from '../label-config/label-config.parser.js';
 import { dialectOf, parseQueryParam, resolveTaskQuery, taskConditions, taskOrdering } from '../data-manager/task-query.js';
 import { configOf, getProjectRow } from '../projects/projects.service.js';
@@ -59,11 +60,18 @@ export async function refreshTaskCounters(db: Q, taskIds: number[], maximumAnnot
     .execute();
 }
 
-/** One task with its annotations, predictions and the caller's drafts. */
+/**
+ * One task with the annotations the caller may see, its predictions and the caller's drafts.
+ * A task the caller may not open (`assertTaskVisible`) is "not found".
+ */
 export async function getTaskDetail(db: Db, actor: Actor, id: number) {
-  const { task } = await getTaskWithProject(db, actor, id);
+  const { task, project } = await getTaskWithProject(db, actor, id);
+  await assertTaskVisible(db, actor, id);
+  const authors = visibleAnnotationAuthors(actor, project);
+  let annotationQuery = db.selectFrom('annotations as a').leftJoin('users as u', 'u.id', 'a.completed_by_id').selectAll('a').select('u.email as username').where('a.task_id', '=', id);
+  if (authors) annotationQuery = annotationQuery.where('a.completed_by_id', 'in', authors);
   const [annotations, predictions, drafts] = await Promise.all([
-    db.selectFrom('annotations as a').leftJoin('users as u', 'u.id', 'a.completed_by_id').selectAll('a').select('u.email as username').where('a.task_id', '=', id).orderBy('a.id').execute(),
+    annotationQuery.orderBy('a.id').execute(),
     db.selectFrom('predictions').selectAll().where('task_id', '=', id).orderBy('id').execute(),
     db.selectFrom('drafts').selectAll().where('task_id', '=', id).where('user_id', '=', actor.userId).orderBy('id').execute(),
   ]);
@@ -93,11 +101,12 @@ export interface TaskListQuery {
  * column, operator or value); totals count the filtered tasks.
  */
 export async function listTasks(db: Db, actor: Actor, q: TaskListQuery) {
-  await getProjectRow(db, actor, q.project);
+  const project = await getProjectRow(db, actor, q.project);
+  const visible = listableTaskConditions(actor, project);
   const d = dialectOf(db);
   const tq = await resolveTaskQuery(db, q.project, { view: q.view, query: q.query === undefined ? undefined : parseQueryParam(q.query, d) });
   let base = db.selectFrom('tasks').where('project_id', '=', q.project);
-  for (const condition of taskConditions(tq, d)) base = base.where(condition);
+  for (const condition of [...visible, ...taskConditions(tq, d)]) base = base.where(condition);
   const totals = await base
     .select([sql<number>`count(*)`.as('n'), sql<number>`coalesce(sum(total_annotations), 0)`.as('a'), sql<number>`coalesce(sum(total_predictions), 0)`.as('p')])
     .executeTakeFirstOrThrow();
@@ -107,7 +116,7 @@ export async function listTasks(db: Db, actor: Actor, q: TaskListQuery) {
   for (const term of taskOrdering(tq, d)) page = page.orderBy(term);
   const rows = await page.orderBy('id').limit(w.size).offset(w.offset).execute();
   const tasks = rows.map(taskOut);
-  if (q.fields === 'all' && rows.length > 0) await addAllFields(db, tasks);
+  if (q.fields === 'all' && rows.length > 0) await addAllFields(db, tasks, visibleAnnotationAuthors(actor, project));
   return { tasks, total, total_annotations: Number(totals.a), total_predictions: Number(totals.p) };
 }
 
@@ -126,14 +135,16 @@ function groupByTask<T extends { task_id: number }>(rows: T[], into: Map<number,
   }
 }
 
-/** Annotations and predictions of tasks, grouped by task, read in batches of ids. */
-async function resultsByTask(db: Db, ids: number[]) {
+/** Annotations (of some authors, or all when null) and predictions of tasks, grouped by task, read in batches of ids. */
+async function resultsByTask(db: Db, ids: number[], authors: number[] | null) {
   const anns = new Map<number, TaskAnnotationBits[]>();
   const preds = new Map<number, TaskPredictionBits[]>();
   for (let i = 0; i < ids.length; i += ID_BATCH) {
     const slice = ids.slice(i, i + ID_BATCH);
+    let annotations = db.selectFrom('annotations').select(['task_id', 'completed_by_id', 'result', 'lead_time']).where('task_id', 'in', slice);
+    if (authors) annotations = annotations.where('completed_by_id', 'in', authors);
     const [a, p] = await Promise.all([
-      db.selectFrom('annotations').select(['task_id', 'completed_by_id', 'result', 'lead_time']).where('task_id', 'in', slice).orderBy('id').execute(),
+      annotations.orderBy('id').execute(),
       db.selectFrom('predictions').select(['task_id', 'result', 'score']).where('task_id', 'in', slice).orderBy('id').execute(),
     ]);
     groupByTask(a, anns);
@@ -144,9 +155,9 @@ async function resultsByTask(db: Db, ids: number[]) {
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : null);
 
-/** The data manager's extra columns (`fields=all`): results, annotators, scores, lead times. */
-async function addAllFields(db: Db, tasks: ReturnType<typeof taskOut>[]) {
-  const { anns, preds } = await resultsByTask(db, tasks.map((t) => t.id));
+/** The data manager's extra columns (`fields=all`): results, annotators, scores, lead times (of the annotations the caller sees). */
+async function addAllFields(db: Db, tasks: ReturnType<typeof taskOut>[], authors: number[] | null) {
+  const { anns, preds } = await resultsByTask(db, tasks.map((t) => t.id), authors);
   for (const t of tasks as (ReturnType<typeof taskOut> & Record<string, unknown>)[]) {
     const a = anns.get(t.id) ?? [];
     const p = preds.get(t.id) ?? [];
@@ -165,12 +176,14 @@ const PROJECT_TASK_ORDERINGS = { id: ['id', 'asc'], '-id': ['id', 'desc'], inner
 export async function listProjectTasks(db: Db, actor: Actor, projectId: number, q: { page?: number | undefined; page_size?: number | undefined; start?: number | undefined; ordering?: string | undefined }) {
   const order = PROJECT_TASK_ORDERINGS[(q.ordering ?? '-id') as keyof typeof PROJECT_TASK_ORDERINGS];
   if (!order) throw invalid({ ordering: [`One of ${Object.keys(PROJECT_TASK_ORDERINGS).join(', ')}.`] });
-  await getProjectRow(db, actor, projectId);
-  const total = Number((await db.selectFrom('tasks').select(sql<number>`count(*)`.as('n')).where('project_id', '=', projectId).executeTakeFirstOrThrow()).n);
+  const project = await getProjectRow(db, actor, projectId);
+  let base = db.selectFrom('tasks').where('project_id', '=', projectId);
+  for (const condition of listableTaskConditions(actor, project)) base = base.where(condition);
+  const total = Number((await base.select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow()).n);
   const size = q.page_size === undefined ? 100 : q.page_size === -1 ? Math.max(total, 1) : q.page_size;
   const offset = q.start ?? ((q.page ?? 1) - 1) * size;
   if (size === 0 || (offset >= total && offset > 0)) throw notFound('Invalid page.');
-  const rows = await db.selectFrom('tasks').selectAll().where('project_id', '=', projectId).orderBy(order[0], order[1]).orderBy('id', 'desc').limit(size).offset(offset).execute();
+  const rows = await base.selectAll().orderBy(order[0], order[1]).orderBy('id', 'desc').limit(size).offset(offset).execute();
   return rows.map(taskOut);
 }
 

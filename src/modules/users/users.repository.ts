@@ -1,5 +1,6 @@
 /** Queries on users and their memberships. No rules here: services decide. */
 import type { Transaction } from 'kysely';
+import { ACTIVE_ROLES, isRole } from '../../authz/permissions.js';
 import type { Db } from '../../db/database.js';
 import type { Database, MembershipRow, UserRow } from '../../db/schema.js';
 
@@ -25,13 +26,16 @@ export const listMembershipsOfUser = (db: Q, userId: number): Promise<Membership
 export const findMembership = (db: Q, organizationId: number, userId: number): Promise<MembershipRow | undefined> =>
   db.selectFrom('memberships').selectAll().where('organization_id', '=', organizationId).where('user_id', '=', userId).executeTakeFirst();
 
-/** The membership the user acts through: the active organization's, else the first one. */
+/**
+ * The membership the user acts through: the active organization's while its role may sign in,
+ * else the first one whose role may (a user deactivated in one organization still works in the
+ * others). With none usable, the active organization's (or first) one, so callers can say why.
+ */
 export async function resolveActiveMembership(db: Q, user: UserRow): Promise<MembershipRow | undefined> {
-  if (user.active_organization_id !== null) {
-    const m = await findMembership(db, user.active_organization_id, user.id);
-    if (m) return m;
-  }
-  return (await listMembershipsOfUser(db, user.id))[0];
+  const all = await listMembershipsOfUser(db, user.id);
+  const usable = all.filter((m) => isRole(m.role) && ACTIVE_ROLES.includes(m.role));
+  const isActiveOrg = (m: MembershipRow) => m.organization_id === user.active_organization_id;
+  return usable.find(isActiveOrg) ?? usable[0] ?? all.find(isActiveOrg) ?? all[0];
 }
 
 export interface NewUser {

@@ -3,6 +3,7 @@
  * tests build it too and drive it over HTTP.
  */
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyMultipart from '@fastify/multipart';
@@ -15,8 +16,12 @@ import { handleError } from './http/error-handler.js';
 import { registerUsage, type UsageCollector } from './modules/usage/usage-collector.js';
 import { AppError } from './http/errors.js';
 import { loggerOptions } from './http/logging.js';
+import { registerCors } from './http/cors.js';
+import { jsonTooDeep, jsonTooDeepError, registerRateLimit } from './http/limits.js';
 import { registerRoutes } from './http/register.js';
+import { registerSecurityHeaders } from './http/security-headers.js';
 import { allRoutes } from './routes.js';
+import { registerWebApp } from './modules/web/web-app.plugin.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -50,7 +55,11 @@ function trustProxyOption(t: boolean | number | string[]) {
 
 /** Builds the HTTP application. Does not listen. */
 export async function buildApp(deps: AppDeps, opts: BuildOptions = {}): Promise<FastifyInstance> {
+  const tls = deps.config.tls;
+  // With TLS files the server speaks HTTPS itself (main.ts adds the optional redirect listener).
+  const https = tls && { key: fs.readFileSync(tls.keyFile), cert: fs.readFileSync(tls.certFile), minVersion: 'TLSv1.2' as const };
   const app = Fastify({
+    ...(https && { https }),
     logger: opts.logger ?? loggerOptions(deps.config.logLevel),
     trustProxy: trustProxyOption(deps.config.server.trustProxy),
     bodyLimit: deps.config.server.bodyLimit,
@@ -58,18 +67,17 @@ export async function buildApp(deps: AppDeps, opts: BuildOptions = {}): Promise<
     genReqId: () => randomUUID(),
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true, useDefaults: true } },
-  });
+  }) as unknown as FastifyInstance;
 
   app.decorateRequest('actor', null);
   app.decorateRequest('scope', null);
   app.addHook('onSend', async (req, reply) => {
     void reply.header('x-request-id', req.id);
     void reply.header('cache-control', reply.getHeader('cache-control') ?? 'no-store');
-    // Baseline hardening on every response (the full CSP arrives with the web app).
-    void reply.header('x-content-type-options', 'nosniff');
-    void reply.header('x-frame-options', 'DENY');
-    void reply.header('referrer-policy', 'same-origin');
   });
+  registerSecurityHeaders(app);
+  registerCors(app, deps.config.cors.allowedOrigins);
+  registerRateLimit(app, deps.config.limits.ratePerMinute);
 
   // JSON bodies: prototype-poisoning safe; an empty body is an empty object (Label Studio's
   // clients POST with no body, e.g. to create a project with defaults). Routes that stream their
@@ -80,6 +88,7 @@ export async function buildApp(deps: AppDeps, opts: BuildOptions = {}): Promise<
     readLimited(payload, deps.config.server.bodyLimit)
       .then((text) => {
         if (text.trim() === '') return done(null, {});
+        if (jsonTooDeep(text, deps.config.limits.jsonMaxDepth)) return done(jsonTooDeepError(deps.config.limits.jsonMaxDepth), undefined);
         try {
           done(null, secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }));
         } catch {
@@ -111,6 +120,8 @@ export async function buildApp(deps: AppDeps, opts: BuildOptions = {}): Promise<
   app.decorate('usage', registerUsage(app, deps.db, deps.config.usage.collect));
   app.setErrorHandler(handleError);
   const matcher = registerRoutes(app, deps, allRoutes);
+  // The web app's pages and files: static serving outside the API (see web-app.plugin.ts).
+  registerWebApp(app);
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0] ?? '/';
     const allowed = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'].filter((m) => matcher.find(m as 'GET', path) !== null);

@@ -13,6 +13,8 @@ import { permissionsRoutes } from './modules/permissions/permissions.routes.js';
 import { organizationsRoutes } from './modules/organizations/organizations.routes.js';
 import { projectsRoutes } from './modules/projects/projects.routes.js';
 import { reviewsRoutes } from './modules/reviews/reviews.routes.js';
+import { mediaRoutes } from './modules/storages/media.routes.js';
+import { storagesRoutes } from './modules/storages/storages.routes.js';
 import { systemRoutes } from './modules/system/system.routes.js';
 import { tasksRoutes } from './modules/tasks/tasks.routes.js';
 import { tokensRoutes } from './modules/tokens/tokens.routes.js';
@@ -42,4 +44,6 @@ export const allRoutes: readonly AnyRoute[] = [
   ...bulkRoutes,
   ...assignmentsRoutes,
   ...reviewsRoutes,
+  ...storagesRoutes,
+  ...mediaRoutes,
 ];

@@ -6,6 +6,7 @@ import { createOrganization } from '../src/modules/organizations/organizations.s
 import { issueApiToken } from '../src/modules/tokens/api-token.service.js';
 import { insertUserWithMembership } from '../src/modules/users/users.repository.js';
 import { hashPassword } from '../src/security/passwords.js';
+import { call } from './harness.js';
 
 export const PASSWORD = 'correct horse battery staple';
 
@@ -64,4 +65,15 @@ export async function makeTeam(deps: AppDeps): Promise<{ organizationId: number;
 export async function addToProject(deps: AppDeps, projectId: number, ...members: Member[]): Promise<void> {
   const now = new Date().toISOString();
   for (const m of members) await deps.db.insertInto('project_members').values({ project_id: projectId, user_id: m.id, created_at: now }).execute();
+}
+
+/**
+ * Assigns a task to a user (or several) for annotation through the API (`POST /api/projects/:id/tasks/:task_pk/assignees`),
+ * as someone holding `task.assign`: Annotators annotate only tasks they may open, so tests that
+ * have one annotate a given task assign it first (or take it from the label stream).
+ */
+export async function assignTask(server: { url: string }, assignerToken: string, projectId: number, taskId: number, userId: number | number[]): Promise<void> {
+  const users = Array.isArray(userId) ? userId : [userId];
+  const r = await call(server, 'POST', `/api/projects/${projectId}/tasks/${taskId}/assignees`, { token: assignerToken, body: { type: 'AN', users } });
+  if (r.status !== 200) throw new Error(`assigning task ${taskId} to users ${users.join(', ')} failed: ${r.status} ${JSON.stringify(r.body)}`);
 }

@@ -3,12 +3,17 @@
  * one by an HMAC over its content and the previous hash (key derived from the server secret), so
  * an edit, deletion or reordering breaks the chain. Events are written inside the caller's
  * transaction: no change without its event, no event for a change that rolled back.
+ *
+ * One INSERT per event (prepared once, no query building): the predecessor's hash comes from
+ * memory, and the database's insert trigger (migration 0009) skips an event that does not link
+ * to the real last event; only then is the last hash read and the insert repeated. On PostgreSQL
+ * that trigger also takes the advisory lock that serialises writers across processes.
  */
-import { createHmac } from 'node:crypto';
-import { PostgresAdapter, sql, type Transaction } from 'kysely';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { CompiledQuery, PostgresAdapter, type Transaction } from 'kysely';
 import type { Db } from '../db/database.js';
-import type { AuditEventsTable, Database } from '../db/schema.js';
-import type { Secrets } from '../security/secret-key.js';
+import type { AuditCheckpointsTable, AuditEventsTable, Database } from '../db/schema.js';
+import { safeEqual, type Secrets } from '../security/secret-key.js';
 import type { AuditAction } from './actions.js';
 
 export const GENESIS_HASH = 'genesis';
@@ -58,8 +63,20 @@ export function redact(value: unknown): unknown {
 
 type HashedFields = Omit<AuditEventsTable, 'id' | 'hash'>;
 
+const hmacKeys = new WeakMap<Secrets, KeyObject>();
+
+/** The chain key as a KeyObject, imported once per Secrets (createHmac would import a Buffer key on every call). */
+function chainKey(secrets: Secrets): KeyObject {
+  let k = hmacKeys.get(secrets);
+  if (!k) {
+    k = createSecretKey(secrets.key('audit'));
+    hmacKeys.set(secrets, k);
+  }
+  return k;
+}
+
 /** The chained hash of one event: HMAC(key, previous hash + canonical content). */
-export function hashEvent(key: Buffer, e: HashedFields): string {
+export function hashEvent(key: Buffer | KeyObject, e: HashedFields): string {
   const canonical = JSON.stringify([
     e.prev_hash,
     e.created_at,
@@ -79,29 +96,61 @@ export function hashEvent(key: Buffer, e: HashedFields): string {
   return createHmac('sha256', key).update(canonical).digest('hex');
 }
 
+/** Column order of the recorder's one INSERT (the hashed fields, then the hash). */
+const COLUMNS = ['prev_hash', 'created_at', 'organization_id', 'actor_user_id', 'actor_email', 'auth_method', 'ip', 'user_agent', 'request_id', 'action', 'object_type', 'object_id', 'project_id', 'changes', 'hash'] as const;
+const INSERT_SQLITE = `insert into audit_events (${COLUMNS.join(', ')}) values (${COLUMNS.map(() => '?').join(', ')})`;
+const INSERT_PG = `insert into audit_events (${COLUMNS.join(', ')}) values (${COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`;
+const LAST_HASH = 'select hash from audit_events order by id desc limit 1';
+
+/**
+ * The hash this process last appended, per database (keyed by its Kysely adapter, which a
+ * database and its transactions share). Only a guess: the insert trigger (migration 0009) skips
+ * an event whose predecessor is not the real last event, and the recorder then re-reads it. So a
+ * stale guess (another process wrote, or the transaction that wrote it rolled back) costs one
+ * extra read, never a fork.
+ */
+const heads = new WeakMap<object, { hash: string | undefined }>();
+
+async function lastHash(trx: Transaction<Database>): Promise<string> {
+  const r = await trx.executeQuery<{ hash: string }>(CompiledQuery.raw(LAST_HASH, []));
+  return r.rows[0]?.hash ?? GENESIS_HASH;
+}
+
 async function appendInTransaction(trx: Transaction<Database>, secrets: Secrets, source: AuditSource, d: AuditDetails): Promise<void> {
-  if (trx.getExecutor().adapter instanceof PostgresAdapter) {
-    // Serialise writers so each event sees its true predecessor; released at commit.
-    await sql`select pg_advisory_xact_lock(7240311)`.execute(trx);
-  }
-  const last = await trx.selectFrom('audit_events').select('hash').orderBy('id', 'desc').limit(1).executeTakeFirst();
-  const row: HashedFields = {
-    prev_hash: last?.hash ?? GENESIS_HASH,
+  const adapter = trx.getExecutor().adapter;
+  const insert = adapter instanceof PostgresAdapter ? INSERT_PG : INSERT_SQLITE;
+  let head = heads.get(adapter);
+  if (!head) heads.set(adapter, (head = { hash: undefined }));
+  const row: HashedFields & { hash: string } = {
+    prev_hash: head.hash ?? (await lastHash(trx)),
     created_at: new Date().toISOString(),
     organization_id: d.organizationId !== undefined ? d.organizationId : source.organizationId,
     actor_user_id: source.actorUserId,
     actor_email: source.actorEmail,
     auth_method: source.authMethod,
     ip: source.ip,
-    user_agent: source.userAgent.slice(0, 512),
+    user_agent: source.userAgent.length > 512 ? source.userAgent.slice(0, 512) : source.userAgent,
     request_id: source.requestId,
     action: d.action,
     object_type: d.objectType,
     object_id: d.objectId === undefined || d.objectId === null ? null : String(d.objectId),
     project_id: d.projectId ?? null,
     changes: JSON.stringify(redact(d.changes ?? {})),
+    hash: '',
   };
-  await trx.insertInto('audit_events').values({ ...row, hash: hashEvent(secrets.key('audit'), row) }).execute();
+  // Twice at most: after a skipped insert this transaction holds the chain's write lock (the
+  // SQLite write lock, or the advisory lock the PostgreSQL trigger took), so the re-read is final.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    row.hash = hashEvent(chainKey(secrets), row);
+    const r = await trx.executeQuery(CompiledQuery.raw(insert, COLUMNS.map((c) => row[c])));
+    if (r.numAffectedRows === 1n) {
+      head.hash = row.hash;
+      return;
+    }
+    row.prev_hash = await lastHash(trx);
+  }
+  head.hash = undefined;
+  throw new Error('The audit event was not appended: the chain head kept moving.');
 }
 
 /**
@@ -116,27 +165,53 @@ export async function recordAuditEvent(db: Db | Transaction<Database>, secrets: 
   }
 }
 
-/** Result of walking the chain: the first broken event, if any. */
+/** The signed fields of a pruning checkpoint. */
+export type CheckpointFields = Omit<AuditCheckpointsTable, 'id' | 'signature'>;
+
+/** The signature of a pruning checkpoint: HMAC with the server secret (purpose "audit"). */
+export function signCheckpoint(secrets: Secrets, c: CheckpointFields): string {
+  return secrets.mac('audit', 'audit-checkpoint', c.created_at, c.last_event_id, c.last_event_hash, c.pruned_count, c.retention_days);
+}
+
+/** Result of walking the chain: the first broken event (or a bad checkpoint), if any. */
 export interface ChainReport {
   checked: number;
   ok: boolean;
   brokenAtId?: number;
   reason?: string;
+  /** When events were pruned: the checkpoint the walk started from (its id and last pruned event). */
+  checkpoint?: { id: number; lastEventId: number };
 }
 
-/** Walks the whole chain in id order and reports the first event whose link or hash is wrong. */
+/**
+ * Walks the chain in id order and reports the first event whose link or hash is wrong. When
+ * events were pruned, the walk starts from the newest checkpoint: its signature must match, no
+ * event at or before its last pruned id may remain, and the first remaining event must link to
+ * the hash it recorded.
+ */
 export async function verifyAuditChain(db: Db, secrets: Secrets): Promise<ChainReport> {
-  const key = secrets.key('audit');
+  const key = chainKey(secrets);
   let prev = GENESIS_HASH;
   let checked = 0;
   let afterId = 0;
+  const cp = await db.selectFrom('audit_checkpoints').selectAll().orderBy('last_event_id', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst();
+  const from = cp && { checkpoint: { id: cp.id, lastEventId: cp.last_event_id } };
+  if (cp) {
+    if (!safeEqual(signCheckpoint(secrets, cp), cp.signature)) {
+      return { checked, ok: false, reason: `pruning checkpoint ${cp.id} does not match its signature (checkpoint edited)`, ...from };
+    }
+    const early = await db.selectFrom('audit_events').select('id').where('id', '<=', cp.last_event_id).orderBy('id').limit(1).executeTakeFirst();
+    if (early) return { checked, ok: false, brokenAtId: early.id, reason: 'event at or before the pruning checkpoint (inserted, or checkpoint moved)', ...from };
+    prev = cp.last_event_hash;
+    afterId = cp.last_event_id;
+  }
   for (;;) {
     const rows = await db.selectFrom('audit_events').selectAll().where('id', '>', afterId).orderBy('id').limit(1000).execute();
-    if (rows.length === 0) return { checked, ok: true };
+    if (rows.length === 0) return { checked, ok: true, ...from };
     for (const r of rows) {
-      if (r.prev_hash !== prev) return { checked, ok: false, brokenAtId: r.id, reason: 'previous-hash link does not match (event deleted or reordered)' };
+      if (r.prev_hash !== prev) return { checked, ok: false, brokenAtId: r.id, reason: 'previous-hash link does not match (event deleted or reordered)', ...from };
       const { id: _id, hash, ...fields } = r;
-      if (hashEvent(key, fields) !== hash) return { checked, ok: false, brokenAtId: r.id, reason: 'content does not match its hash (event edited)' };
+      if (hashEvent(key, fields) !== hash) return { checked, ok: false, brokenAtId: r.id, reason: 'content does not match its hash (event edited)', ...from };
       prev = hash;
       checked += 1;
       afterId = r.id;

@@ -49,6 +49,7 @@ export const PERMISSION_DESCRIPTIONS = {
   'task.assign': 'Assign tasks to annotators.',
   'task.assign_reviewers': 'Assign tasks to reviewers.',
   'project.export': "Export a project's tasks and annotations.",
+  'storage.manage': "Connect, change, validate, sync and delete a project's cloud and local storages.",
   'annotation.create': "Label: create annotations and drafts, change and delete one's own.",
   'annotation.review': 'Accept or reject annotations with a comment.',
   'annotation.change_any': "Change or delete other users' annotations.",
@@ -74,6 +75,7 @@ const MANAGER = [
   'task.change',
   'task.assign_reviewers',
   'project.export',
+  'storage.manage',
   'annotation.change_any',
 ] as const satisfies readonly Permission[];
 const ADMIN = [...MANAGER, 'workspace.view_all', 'members.change_role', 'users.create', 'users.update', 'invite.manage', 'audit.view', 'usage.view'] as const satisfies readonly Permission[];

@@ -19,7 +19,7 @@ import { can, type Role } from './permissions.js';
 export type Locator = { param: string } | { query: string } | { body: string };
 
 /** The kinds of objects a route can be scoped to, each resolved to its project or organization. */
-export const SCOPED_KINDS = ['organization', 'workspace', 'project', 'task', 'annotation', 'prediction', 'draft', 'view', 'review'] as const;
+export const SCOPED_KINDS = ['organization', 'workspace', 'project', 'task', 'annotation', 'prediction', 'draft', 'view', 'review', 'storage', 'export_storage'] as const;
 export type ScopedKind = (typeof SCOPED_KINDS)[number];
 
 /**
@@ -66,6 +66,8 @@ const PROJECT_OF = {
   draft: 'drafts',
   view: 'dm_views',
   review: 'annotation_reviews',
+  storage: 'import_storages',
+  export_storage: 'export_storages',
 } as const;
 
 /** Whether the actor works in the project (membership or `workspace.view_all`); false for other organizations. */
@@ -167,6 +169,8 @@ const NOT_FOUND_NAMES: Record<ScopedKind, string> = {
   draft: 'Draft',
   view: 'View',
   review: 'Review',
+  storage: 'Storage',
+  export_storage: 'Storage',
 };
 
 /** How resolving a scope ended: the scope, or why the object is hidden (and whether it exists). */

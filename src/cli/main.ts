@@ -5,11 +5,13 @@
  */
 import { Command } from 'commander';
 import { recordAuditEvent, SYSTEM_SOURCE, verifyAuditChain } from '../audit/recorder.js';
+import { pruneAuditLog } from '../audit/retention.js';
 import { ConfigError, loadConfig } from '../config/config.js';
 import { migrateToLatest } from '../db/database.js';
 import { openDeps } from '../deps.js';
-import { AppError } from '../http/errors.js';
+import { AppError, invalid } from '../http/errors.js';
 import { createUserInFirstOrganization } from '../modules/auth/bootstrap.service.js';
+import { formatReport, runDoctor } from './doctor.js';
 import { createOrganizationWithOwner } from '../modules/organizations/organizations.service.js';
 import { issueApiToken } from '../modules/tokens/api-token.service.js';
 
@@ -78,13 +80,45 @@ audit
   .action(() =>
     withDeps(async (deps) => {
       const r = await verifyAuditChain(deps.db, deps.secrets);
-      if (r.ok) process.stdout.write(`audit chain intact: ${r.checked} events verified\n`);
+      const from = r.checkpoint ? ` after pruning checkpoint ${r.checkpoint.id} (events up to ${r.checkpoint.lastEventId} pruned)` : '';
+      if (r.ok) process.stdout.write(`audit chain intact: ${r.checked} events verified${from}\n`);
       else {
-        process.stdout.write(`audit chain BROKEN at event ${r.brokenAtId}: ${r.reason} (${r.checked} events verified before it)\n`);
+        process.stdout.write(`audit chain BROKEN${r.brokenAtId === undefined ? '' : ` at event ${r.brokenAtId}`}: ${r.reason} (${r.checked} events verified before it)\n`);
         process.exitCode = 1;
       }
     }),
   );
+audit
+  .command('prune')
+  .description('delete audit events older than the retention (AUDIT_RETENTION_DAYS, or --days) and write a signed checkpoint')
+  .option('--days <days>', 'retention in days for this run (default: AUDIT_RETENTION_DAYS)')
+  .action((opts: { days?: string }) =>
+    withDeps(async (deps) => {
+      if (opts.days !== undefined && !/^\d{1,5}$/.test(opts.days)) throw invalid({ days: ['A whole number of days (0 keeps everything).'] });
+      const retentionDays = opts.days === undefined ? deps.config.audit.retentionDays : Number(opts.days);
+      if (retentionDays === 0) {
+        process.stdout.write('retention is 0 days (keep forever): nothing pruned; set AUDIT_RETENTION_DAYS or pass --days\n');
+        return;
+      }
+      const r = await pruneAuditLog(deps, { retentionDays, source: { ...SYSTEM_SOURCE, actorEmail: 'cli' } });
+      process.stdout.write(
+        r.checkpoint
+          ? `pruned ${r.pruned} audit events older than ${r.cutoff}; checkpoint ${r.checkpoint.id} records event ${r.checkpoint.lastEventId}\n`
+          : `no audit events older than ${r.cutoff} to prune\n`,
+      );
+    }),
+  );
+
+program
+  .command('doctor')
+  .description('print a hardening report of the configuration, with a fix for each warning')
+  .option('--strict', 'exit with status 1 when there is any warning (for CI pipelines)')
+  .action(async (opts: { strict?: boolean }) => {
+    const config = loadConfig();
+    const findings = await runDoctor(config);
+    process.stdout.write(formatReport(config, findings));
+    if (opts.strict && findings.some((f) => f.level === 'warn')) process.exitCode = 1;
+  });
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);

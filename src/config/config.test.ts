@@ -25,7 +25,7 @@ describe('config', () => {
   });
 
   it('picks PostgreSQL from DATABASE_URL', () => {
-    expect(loadConfig({ DATABASE_URL: 'postgres://u@127.0.0.1/db' }).database).toEqual({ kind: 'postgres', url: 'postgres://u@127.0.0.1/db' });
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@127.0.0.1/db' }).database).toMatchObject({ kind: 'postgres', url: 'postgres://u@127.0.0.1/db', sslMode: 'disable' });
   });
 
   it('accepts Label Studio style booleans in any case', () => {

@@ -3,8 +3,13 @@
  * with a description and a default (never a default for a secret). It is read once, validated,
  * cross-checked, turned into a typed nested object and frozen. Nothing else reads `process.env`.
  */
+import { X509Certificate } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
+import tls from 'node:tls';
 import { z } from 'zod';
+import { invalidAllowedHosts, isLoopbackHost } from '../outbound/address-policy.js';
+import { PG_SSL_MODE_NAMES, postgresFrom, redisFrom, type PostgresConfig, type RedisConfig } from './connections.js';
 
 /** Label Studio writes booleans as True/False; accept any case and 1/0, yes/no, on/off. */
 const bool = z
@@ -52,7 +57,34 @@ export const envSchema = z.object({
     .default('./data')
     .describe('Folder for the SQLite file, the generated secret key and media (created 0700).'),
   DATABASE_URL: optionalText.describe(
-    'Unset: SQLite file in the data folder. postgres://user:pass@host:5432/db uses PostgreSQL.',
+    'Unset: SQLite file in the data folder. postgres://user:pass@host:5432/db uses PostgreSQL (sslmode=… and sslrootcert/sslcert/sslkey may be given in the query).',
+  ),
+  POSTGRE_SSL_MODE: z
+    .enum(PG_SSL_MODE_NAMES)
+    .optional()
+    .describe(
+      'Label Studio name. PostgreSQL TLS: disable, require (no verification), verify-ca (certificate chain) or verify-full (chain and host name); allow/prefer are refused. Unset: sslmode from DATABASE_URL, else disable for a loopback host or Unix socket and verify-full otherwise. Must agree with a sslmode in DATABASE_URL.',
+    ),
+  POSTGRE_SSLROOTCERT: optionalText.describe(
+    'Label Studio name. PEM file of the CA(s) PostgreSQL\'s certificate must chain to (replaces the built-in roots and CUSTOM_CA_CERTS for PostgreSQL; "system": built-in roots plus CUSTOM_CA_CERTS).',
+  ),
+  POSTGRE_SSLCERT: optionalText.describe('Label Studio name. PEM client certificate for PostgreSQL (with POSTGRE_SSLKEY).'),
+  POSTGRE_SSLKEY: optionalText.describe('Label Studio name. PEM private key of POSTGRE_SSLCERT (keep it 0600).'),
+  POSTGRE_ALLOW_INSECURE_TRANSPORT: bool
+    .default(false)
+    .describe(
+      'true: allow NODE_ENV=production with a non-loopback PostgreSQL reached without verify-full (plain or unverified TLS), for a network you trust. false: such a setup refuses to start.',
+    ),
+  REDIS_URL: optionalText.describe(
+    'Redis for jobs and shared state: redis://[user:pass@]host:6379[/db], or rediss://… for TLS. Unset: no Redis (in-process jobs). When set, GET /health checks it.',
+  ),
+  REDIS_TLS_CA_FILE: optionalText.describe(
+    'PEM file of the CA(s) Redis\'s certificate must chain to (replaces the built-in roots and CUSTOM_CA_CERTS for Redis). Needs rediss://.',
+  ),
+  REDIS_TLS_CERT_FILE: optionalText.describe('PEM client certificate presented to Redis (with REDIS_TLS_KEY_FILE; for tls-auth-clients). Needs rediss://.'),
+  REDIS_TLS_KEY_FILE: optionalText.describe('PEM private key of REDIS_TLS_CERT_FILE (keep it 0600).'),
+  REDIS_TLS_SERVERNAME: optionalText.describe(
+    'Host name sent to Redis (SNI) and checked against its certificate. Unset: the host of REDIS_URL.',
   ),
   SECRET_KEY: optionalText.describe(
     'Server secret (at least 32 characters) for token hashes and signatures. Unset: generated once and kept in the data folder (0600).',
@@ -70,6 +102,22 @@ export const envSchema = z.object({
   SESSION_COOKIE_SECURE: bool
     .default(false)
     .describe('true: session cookies are always Secure. false: Secure whenever the request came over HTTPS.'),
+  TLS_CERT_FILE: optionalText.describe(
+    'PEM certificate (chain) file: with TLS_KEY_FILE the server speaks HTTPS itself and sends HSTS.',
+  ),
+  TLS_KEY_FILE: optionalText.describe('PEM private key file of TLS_CERT_FILE (keep it 0600).'),
+  HTTP_REDIRECT_PORT: int(1, 65535)
+    .optional()
+    .describe('With TLS: also listen on this port (same HOST) for plain HTTP that only redirects (308) to HTTPS.'),
+  CORS_ALLOWED_ORIGINS: optionalText.describe(
+    'Comma-separated origins (https://app.example.com) allowed cross-origin access, with credentials. Unset: none.',
+  ),
+  API_RATE_LIMIT_PER_MINUTE: int(0, 1_000_000)
+    .optional()
+    .describe('Requests per minute one client IP may make (429 with Retry-After past it). Unset: 1200 (off when NODE_ENV=test). 0: off.'),
+  JSON_MAX_DEPTH: int(2, 10_000)
+    .default(64)
+    .describe('Deepest nesting of objects and arrays in a JSON request body or one imported task (400 past it).'),
   SESSION_IDLE_TIMEOUT_MINUTES: int(1, 60 * 24 * 30)
     .default(480)
     .describe('A browser session ends after this many minutes without a request.'),
@@ -106,12 +154,45 @@ export const envSchema = z.object({
   IMPORT_MAX_TASK_BYTES: int(1024, 256 * 1024 * 1024)
     .default(4 * 1024 * 1024)
     .describe('Largest single task (its JSON text) an import accepts.'),
+  LOCAL_FILES_SERVING_ENABLED: bool
+    .default(false)
+    .describe('Label Studio name. true: local-files storages may read files under LOCAL_FILES_DOCUMENT_ROOT. false (default): refused.'),
+  LOCAL_FILES_DOCUMENT_ROOT: optionalText.describe(
+    'Label Studio name. Absolute folder that local-files storages must lie under; files outside it (.., symlinks) are never served.',
+  ),
   COLLECT_ANALYTICS: bool
     .default(true)
     .describe('Label Studio name. true: count usage locally (GET /api/usage; never sent anywhere). false/0/no: record nothing.'),
+  AUDIT_RETENTION_DAYS: int(0, 36_500)
+    .default(0)
+    .describe('Audit events older than this many days are pruned daily (a signed checkpoint keeps the rest verifiable). 0: keep forever.'),
   TASK_LOCK_TTL_SECONDS: int(10, 7 * 86_400)
     .default(3600)
     .describe('How long a task handed out by the label stream stays reserved for its annotator.'),
+  SSRF_PROTECTION_ENABLED: bool
+    .optional()
+    .describe(
+      'Label Studio name. true: server-side fetches (URL import; later webhooks, ML backends, storage endpoints) refuse loopback, private, link-local (cloud metadata), carrier-grade NAT, multicast and reserved addresses. Unset: on when HOST is not loopback or NODE_ENV=production.',
+    ),
+  SSRF_ALLOWED_HOSTS: optionalText.describe(
+    'Comma-separated host names (*.corp.example for subdomains), IP addresses or CIDRs (10.1.0.0/16) that server-side fetches may reach despite SSRF protection.',
+  ),
+  OUTBOUND_TIMEOUT_SECONDS: int(1, 3600)
+    .default(15)
+    .describe('A server-side fetch fails when the other end stays silent this long (connecting, answering or sending its body).'),
+  OUTBOUND_MAX_DURATION_SECONDS: int(1, 86_400)
+    .default(900)
+    .describe('Longest a server-side fetch may take in all, redirects and body included.'),
+  OUTBOUND_MAX_BYTES: int(1024, 64 * 1024 ** 3)
+    .default(1024 ** 3)
+    .describe('Largest response body a server-side fetch reads (a caller may set a lower limit, e.g. IMPORT_MAX_FILE_BYTES).'),
+  OUTBOUND_MAX_REDIRECTS: int(0, 20)
+    .default(5)
+    .describe('Most redirects a server-side fetch follows; each hop is checked like the first.'),
+  CUSTOM_CA_CERTS: optionalText.describe(
+    'Comma-separated PEM files of certificate authorities trusted, beside the built-in ones, by every outbound TLS connection (fetches, PostgreSQL, Redis, storages).',
+  ),
+  AWS_CA_BUNDLE: optionalText.describe('PEM file of the certificate authorities the S3 client trusts (Label Studio name).'),
   LABEL_STUDIO_USERNAME: optionalText.describe(
     'Email of the first Owner, created at start if missing (Label Studio name).',
   ),
@@ -131,18 +212,55 @@ export interface Config {
   env: 'production' | 'development' | 'test';
   server: { host: string; port: number; publicUrl: string | undefined; trustProxy: boolean | number | string[]; bodyLimit: number };
   dataDir: string;
-  database: { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string };
+  /** SQLite, or PostgreSQL with its resolved TLS settings (src/config/connections.ts). */
+  database: { kind: 'sqlite'; file: string } | PostgresConfig;
+  /** Redis (REDIS_URL) with its TLS settings; null: no Redis configured. */
+  redis: RedisConfig | null;
   secretKey: string | undefined;
   logLevel: string;
   session: { cookieSecure: boolean; idleTimeoutMs: number; maxAgeMs: number };
+  /** HTTPS served by the process itself; null: plain HTTP (e.g. behind a TLS-terminating proxy). */
+  tls: { certFile: string; keyFile: string; redirectPort: number | undefined } | null;
+  /** Origins allowed cross-origin access (exact `scheme://host[:port]`); empty: none. */
+  cors: { allowedOrigins: readonly string[] };
+  /** Request limits beyond the body size: JSON nesting and requests per minute per IP (0: off). */
+  limits: { jsonMaxDepth: number; ratePerMinute: number };
   login: { maxFailuresPerAccount: number; maxFailuresPerIp: number; windowMs: number };
   passwords: { scryptLogN: number };
   tokens: { accessTtlSeconds: number; personalTtlDays: number };
   bootstrap: { username: string | undefined; password: string | undefined; token: string | undefined };
   signup: { requireInviteLink: boolean };
   labeling: { taskLockTtlMs: number };
+  /** Server-side fetches (src/outbound/): SSRF rules and limits. */
+  outbound: {
+    ssrfProtection: boolean;
+    /** Validated `SSRF_ALLOWED_HOSTS` entries (names, `*.` suffixes, IPs, CIDRs). */
+    allowedHosts: readonly string[];
+    timeoutMs: number;
+    maxDurationMs: number;
+    maxBytes: number;
+    maxRedirects: number;
+  };
+  /** Certificate authorities for the server's outbound TLS connections. */
+  trust: {
+    /** `CUSTOM_CA_CERTS`, resolved paths. */
+    customCaFiles: readonly string[];
+    /** The certificates of those files, one PEM per certificate. */
+    customCas: readonly string[];
+    /**
+     * The complete trust list to hand a TLS client (`ca` option): Node's built-in roots plus
+     * `customCas`; undefined without custom CAs (the client's default store applies).
+     */
+    ca: readonly string[] | undefined;
+    /** `AWS_CA_BUNDLE` read once: its path and certificates, for the S3 client. */
+    awsCaBundle: { file: string; certs: readonly string[] } | undefined;
+  };
   imports: { maxFileBytes: number; maxTasks: number; maxTaskBytes: number };
+  /** Local-files storages: off unless enabled, and only under the document root (absolute, resolved). */
+  localFiles: { enabled: boolean; documentRoot: string | null };
   usage: { collect: boolean };
+  /** Audit log retention in days; 0 keeps every event. */
+  audit: { retentionDays: number };
 }
 
 /** Thrown when the environment is invalid; its message lists every problem by variable name. */
@@ -168,11 +286,101 @@ function parseTrustProxy(raw: string | undefined): boolean | number | string[] {
     .filter(Boolean);
 }
 
-function databaseFrom(url: string | undefined, dataDir: string): Config['database'] {
+/** TLS_CERT_FILE and TLS_KEY_FILE go together, must be readable, and HTTP_REDIRECT_PORT needs them. */
+function tlsFrom(e: z.output<typeof envSchema>, problems: string[]): Config['tls'] {
+  if (e.TLS_CERT_FILE === undefined && e.TLS_KEY_FILE === undefined) {
+    if (e.HTTP_REDIRECT_PORT !== undefined) problems.push('HTTP_REDIRECT_PORT: needs TLS_CERT_FILE and TLS_KEY_FILE (it redirects to HTTPS)');
+    return null;
+  }
+  if (e.TLS_CERT_FILE === undefined) problems.push('TLS_CERT_FILE: required when TLS_KEY_FILE is set');
+  if (e.TLS_KEY_FILE === undefined) problems.push('TLS_KEY_FILE: required when TLS_CERT_FILE is set');
+  if (e.TLS_CERT_FILE === undefined || e.TLS_KEY_FILE === undefined) return null;
+  for (const [name, file] of [['TLS_CERT_FILE', e.TLS_CERT_FILE], ['TLS_KEY_FILE', e.TLS_KEY_FILE]] as const) {
+    try {
+      fs.accessSync(file, fs.constants.R_OK);
+    } catch {
+      problems.push(`${name}: cannot read ${file}`);
+    }
+  }
+  if (e.HTTP_REDIRECT_PORT !== undefined && e.HTTP_REDIRECT_PORT === e.PORT) problems.push('HTTP_REDIRECT_PORT: must differ from PORT');
+  return { certFile: path.resolve(e.TLS_CERT_FILE), keyFile: path.resolve(e.TLS_KEY_FILE), redirectPort: e.HTTP_REDIRECT_PORT };
+}
+
+/** Each listed origin must be exactly `scheme://host[:port]` (no wildcard, path or trailing slash). */
+function corsOriginsFrom(raw: string | undefined, problems: string[]): string[] {
+  const origins = (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const o of origins) {
+    let origin: string | undefined;
+    try {
+      origin = new URL(o).origin;
+    } catch {
+      /* reported below */
+    }
+    if (origin === undefined || origin === 'null' || origin !== o.toLowerCase() || o.includes('*')) {
+      problems.push(`CORS_ALLOWED_ORIGINS: "${o}" is not an origin like https://app.example.com (no wildcard, path or trailing slash)`);
+    }
+  }
+  return origins.map((o) => o.toLowerCase());
+}
+
+/** SSRF protection (on by default beyond loopback or in production) and fetch limits. */
+function outboundFrom(e: z.output<typeof envSchema>, problems: string[]): Config['outbound'] {
+  const allowedHosts = (e.SSRF_ALLOWED_HOSTS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const bad of invalidAllowedHosts(allowedHosts)) {
+    problems.push(`SSRF_ALLOWED_HOSTS: "${bad}" is not a host name, *.suffix, IP address or CIDR`);
+  }
+  return {
+    ssrfProtection: e.SSRF_PROTECTION_ENABLED ?? (e.NODE_ENV === 'production' || !isLoopbackHost(e.HOST)),
+    allowedHosts,
+    timeoutMs: e.OUTBOUND_TIMEOUT_SECONDS * 1000,
+    maxDurationMs: e.OUTBOUND_MAX_DURATION_SECONDS * 1000,
+    maxBytes: e.OUTBOUND_MAX_BYTES,
+    maxRedirects: e.OUTBOUND_MAX_REDIRECTS,
+  };
+}
+
+/** The certificates of a PEM file; a problem naming the variable and file when there are none or one is bad. */
+function readCertificates(variable: string, file: string, problems: string[]): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    problems.push(`${variable}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    return [];
+  }
+  const certs = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (certs.length === 0) problems.push(`${variable}: ${file} holds no PEM certificate`);
+  for (const [i, pem] of certs.entries()) {
+    try {
+      new X509Certificate(pem);
+    } catch {
+      problems.push(`${variable}: certificate ${i + 1} in ${file} is not a valid X.509 certificate`);
+    }
+  }
+  return certs.map((c) => `${c}\n`);
+}
+
+/** CUSTOM_CA_CERTS and AWS_CA_BUNDLE, read and checked once. */
+function trustFrom(e: z.output<typeof envSchema>, problems: string[]): Config['trust'] {
+  const customCaFiles = (e.CUSTOM_CA_CERTS ?? '').split(',').map((s) => s.trim()).filter(Boolean).map((f) => path.resolve(f));
+  const customCas = customCaFiles.flatMap((f) => readCertificates('CUSTOM_CA_CERTS', f, problems));
+  const awsFile = e.AWS_CA_BUNDLE === undefined ? undefined : path.resolve(e.AWS_CA_BUNDLE.trim());
+  return {
+    customCaFiles,
+    customCas,
+    ca: customCas.length > 0 ? [...tls.rootCertificates, ...customCas] : undefined,
+    awsCaBundle: awsFile === undefined ? undefined : { file: awsFile, certs: readCertificates('AWS_CA_BUNDLE', awsFile, problems) },
+  };
+}
+
+/** SQLite or PostgreSQL; for PostgreSQL, its TLS settings checked against each other (connections.ts). */
+function databaseFrom(e: z.output<typeof envSchema>, dataDir: string, trustCa: readonly string[] | undefined, problems: string[]): Config['database'] | undefined {
+  const url = e.DATABASE_URL;
   if (url === undefined) return { kind: 'sqlite', file: path.join(dataDir, 'labelvault.sqlite3') };
-  if (/^postgres(ql)?:\/\//.test(url)) return { kind: 'postgres', url };
+  if (/^postgres(ql)?:\/\//.test(url)) return postgresFrom(url, e, trustCa, problems);
   if (url.startsWith('sqlite:')) return { kind: 'sqlite', file: path.resolve(url.slice('sqlite:'.length)) };
-  throw new ConfigError(['DATABASE_URL: must start with postgres:// or postgresql:// (or be unset for SQLite)']);
+  problems.push('DATABASE_URL: must start with postgres:// or postgresql:// (or be unset for SQLite)');
+  return undefined;
 }
 
 /**
@@ -208,15 +416,20 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     problems.push('LABEL_STUDIO_HOST: must be an http:// or https:// URL');
   }
   const dataDir = path.resolve(e.LABELVAULT_DATA_DIR);
-  let database: Config['database'] | undefined;
   let trustProxy: Config['server']['trustProxy'] = false;
   try {
-    database = databaseFrom(e.DATABASE_URL, dataDir);
     trustProxy = parseTrustProxy(e.TRUST_PROXY);
   } catch (err) {
     if (err instanceof ConfigError) problems.push(...err.problems);
     else throw err;
   }
+  const tls = tlsFrom(e, problems);
+  if (e.LOCAL_FILES_SERVING_ENABLED && e.LOCAL_FILES_DOCUMENT_ROOT === undefined) problems.push('LOCAL_FILES_DOCUMENT_ROOT: required when LOCAL_FILES_SERVING_ENABLED is true');
+  const allowedOrigins = corsOriginsFrom(e.CORS_ALLOWED_ORIGINS, problems);
+  const outbound = outboundFrom(e, problems);
+  const trust = trustFrom(e, problems);
+  const database = databaseFrom(e, dataDir, trust.ca, problems);
+  const redis = redisFrom(e, trust.ca, problems);
   if (problems.length > 0 || database === undefined) throw new ConfigError(problems);
 
   const config: Config = {
@@ -230,6 +443,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     dataDir,
     database,
+    redis,
     secretKey: e.SECRET_KEY,
     logLevel: e.LOG_LEVEL,
     session: {
@@ -247,8 +461,15 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     bootstrap: { username: e.LABEL_STUDIO_USERNAME, password: e.LABEL_STUDIO_PASSWORD, token: e.LABEL_STUDIO_USER_TOKEN },
     signup: { requireInviteLink: e.LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK },
     labeling: { taskLockTtlMs: e.TASK_LOCK_TTL_SECONDS * 1000 },
+    outbound,
+    trust,
     imports: { maxFileBytes: e.IMPORT_MAX_FILE_BYTES, maxTasks: e.IMPORT_MAX_TASKS, maxTaskBytes: e.IMPORT_MAX_TASK_BYTES },
+    localFiles: { enabled: e.LOCAL_FILES_SERVING_ENABLED, documentRoot: e.LOCAL_FILES_DOCUMENT_ROOT === undefined ? null : path.resolve(e.LOCAL_FILES_DOCUMENT_ROOT) },
     usage: { collect: e.COLLECT_ANALYTICS },
+    audit: { retentionDays: e.AUDIT_RETENTION_DAYS },
+    tls,
+    cors: { allowedOrigins },
+    limits: { jsonMaxDepth: e.JSON_MAX_DEPTH, ratePerMinute: e.API_RATE_LIMIT_PER_MINUTE ?? (e.NODE_ENV === 'test' ? 0 : 1200) },
   };
   return deepFreeze(config);
 }

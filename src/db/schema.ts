@@ -110,6 +110,18 @@ export interface AuditEventsTable {
   hash: string;
 }
 
+/** Written by audit retention: the last pruned event, signed, so the remaining chain verifies from it. */
+export interface AuditCheckpointsTable {
+  id: Generated<number>;
+  created_at: Timestamp;
+  last_event_id: number;
+  last_event_hash: string;
+  pruned_count: number;
+  retention_days: number;
+  /** HMAC (server secret, purpose "audit") over the other columns. */
+  signature: string;
+}
+
 /**
  * A JSON column: jsonb on PostgreSQL (read back parsed), text on SQLite (read back as a string).
  * Written as a JSON string; read through `fromJson()`.
@@ -268,6 +280,7 @@ export interface Database {
   personal_tokens: PersonalTokensTable;
   instance_settings: InstanceSettingsTable;
   audit_events: AuditEventsTable;
+  audit_checkpoints: AuditCheckpointsTable;
   projects: ProjectsTable;
   file_uploads: FileUploadsTable;
   tasks: TasksTable;
@@ -376,3 +389,47 @@ export interface Database {
 
 export type WorkspaceRow = Selectable<WorkspacesTable>;
 export type AnnotationReviewRow = Selectable<AnnotationReviewsTable>;
+
+/** An import (source) or export (target) storage connection of a project. */
+export interface StoragesTable {
+  id: Generated<number>;
+  project_id: number;
+  /** s3 | gcs | azure | redis | localfiles */
+  type: string;
+  title: string;
+  description: string;
+  /** JSON: the type's settings (bucket, prefix, regex_filter, presign, …); never credentials. */
+  settings: Json;
+  /** Sealed credentials (security/credentials-cipher.ts), or null. */
+  credentials: string | null;
+  /** initialized | queued | in_progress | failed | completed | completed_with_errors */
+  status: Generated<string>;
+  last_sync: Timestamp | null;
+  last_sync_count: number | null;
+  last_sync_job: string | null;
+  traceback: string | null;
+  /** JSON: sync progress and counters. */
+  meta: Json;
+  created_by_id: number | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** A synced object and the (first) task it became; unique per storage and key. */
+export interface StorageLinksTable {
+  id: Generated<number>;
+  storage_id: number;
+  key: string;
+  task_id: number;
+  task_count: Generated<number>;
+  created_at: Timestamp;
+}
+
+/** Storage tables (declaration merging, append-only here). */
+export interface Database {
+  import_storages: StoragesTable;
+  export_storages: StoragesTable;
+  storage_links: StorageLinksTable;
+}
+
+export type StorageRow = Selectable<StoragesTable>;

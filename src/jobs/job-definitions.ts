@@ -4,7 +4,10 @@
  * mark the work a stopped process left half-done.
  */
 import type { AppDeps } from '../app-deps.js';
+import { auditPruneJob } from '../audit/retention.js';
 import { snapshotJob } from '../modules/exports/snapshot.job.js';
+import { exportAnnotationJob, exportSyncJob } from '../modules/storages/storage-export.job.js';
+import { importSyncJob } from '../modules/storages/storage-sync.job.js';
 import { InProcessJobRunner } from './in-process-runner.js';
 import type { JobHandler, JobRunner } from './job-runner.js';
 
@@ -17,10 +20,12 @@ export interface JobDefinition<P> {
    * process left queued or running (rows it would never finish). Returns how many it marked.
    */
   recoverInterrupted?(deps: AppDeps): Promise<number>;
+  /** A recurring job: enqueued (with an empty payload) `firstAfterMs` after start-up, then every `intervalMs`. */
+  every?: { intervalMs: number; firstAfterMs: number };
 }
 
 /** The registered job definitions. */
-export const JOB_DEFINITIONS: readonly JobDefinition<any>[] = [snapshotJob];
+export const JOB_DEFINITIONS: readonly JobDefinition<any>[] = [snapshotJob, importSyncJob, exportAnnotationJob, exportSyncJob, auditPruneJob];
 
 /**
  * The server's job runner, with every definition registered. In-process for now (two jobs at
@@ -43,4 +48,27 @@ export async function recoverInterruptedJobs(deps: AppDeps): Promise<number> {
   let marked = 0;
   for (const def of JOB_DEFINITIONS) marked += (await def.recoverInterrupted?.(deps)) ?? 0;
   return marked;
+}
+
+/**
+ * Starts the timers of the recurring jobs (`every`), in the server process only (not the CLI or
+ * tests). Each run is enqueued under a fixed job id, so a run still going is not doubled. The
+ * timers do not keep the process alive; the returned function stops them.
+ */
+export function startRecurringJobs(deps: AppDeps, onError: (err: unknown) => void = () => undefined): () => void {
+  const timers: NodeJS.Timeout[] = [];
+  for (const def of JOB_DEFINITIONS) {
+    if (!def.every) continue;
+    const { intervalMs, firstAfterMs } = def.every;
+    const enqueue = () => void deps.jobs.enqueue(def.name, {}, { jobId: `${def.name}-recurring`, attempts: 1 }).catch(onError);
+    timers.push(
+      setTimeout(() => {
+        enqueue();
+        timers.push(setInterval(enqueue, intervalMs).unref());
+      }, firstAfterMs).unref(),
+    );
+  }
+  return () => {
+    for (const t of timers) clearTimeout(t);
+  };
 }

@@ -6,7 +6,7 @@ import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
 import fs from 'node:fs';
 import path from 'node:path';
 
-export type KeyPurpose = 'api-token' | 'api-token-lookup' | 'invite' | 'invite-lookup' | 'session' | 'csrf' | 'jwt' | 'audit' | 'setup';
+export type KeyPurpose = 'api-token' | 'api-token-lookup' | 'invite' | 'invite-lookup' | 'session' | 'csrf' | 'jwt' | 'audit' | 'setup' | 'storage-credentials';
 
 /** Keys for each purpose, derived once (HKDF-SHA256) so one leaked derived key exposes nothing else. */
 export class Secrets {

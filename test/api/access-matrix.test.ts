@@ -14,6 +14,7 @@ import { GRANTS, type Permission, type Role } from '../../src/authz/permissions.
 import { objectRule } from '../../src/authz/scope.js';
 import type { AnyRoute } from '../../src/http/route.js';
 import { allRoutes } from '../../src/routes.js';
+import { sealCredentials } from '../../src/security/credentials-cipher.js';
 import { call, DIALECTS, startServer, type Res, type TestServer } from '../harness.js';
 import { makeMember, makeOrganization, makeWorkspace, PASSWORD, type Member } from '../factories.js';
 
@@ -99,18 +100,28 @@ class Fresh {
   async task(p: Place, projectId = p.projectId): Promise<number> {
     return (await this.ok(await call(this.s, 'POST', '/api/tasks', { token: p.owner.token, body: { project: projectId, data: { text: 'hello', image: p.media } } }), 'task')).id;
   }
-  async annotation(p: Place, author: Member): Promise<{ task: number; id: number }> {
+  /** Assigns a task to a member for annotation, as the place's owner (Annotators write only on tasks they may open). */
+  async assign(p: Place, task: number, member: Member): Promise<void> {
+    await this.ok(await call(this.s, 'POST', `/api/projects/${p.projectId}/tasks/${task}/assignees`, { token: p.owner.token, body: { type: 'AN', users: [member.id] } }), 'assignment');
+  }
+  /** A fresh task of the place's project, assigned to `member` for annotation. */
+  async taskFor(p: Place, member: Member): Promise<number> {
     const task = await this.task(p);
+    await this.assign(p, task, member);
+    return task;
+  }
+  async annotation(p: Place, author: Member): Promise<{ task: number; id: number }> {
+    const task = await this.taskFor(p, author);
     const a = await this.ok(await call(this.s, 'POST', `/api/tasks/${task}/annotations`, { token: author.token, body: { result: choice } }), 'annotation');
     return { task, id: a.id };
   }
   async draft(p: Place, author: Member): Promise<{ task: number; id: number }> {
-    const task = await this.task(p);
+    const task = await this.taskFor(p, author);
     return { task, id: (await this.ok(await call(this.s, 'POST', `/api/tasks/${task}/drafts`, { token: author.token, body: { result: choice } }), 'draft')).id };
   }
-  /** A review of the labeler's annotation, written by `reviewer`. */
-  async review(p: Place, reviewer: Member): Promise<number> {
-    const a = await this.annotation(p, p.labeler);
+  /** A review of `annotator`'s annotation (by default the labeler's), written by `reviewer`. */
+  async review(p: Place, reviewer: Member, annotator: Member = p.labeler): Promise<number> {
+    const a = await this.annotation(p, annotator);
     return (await this.ok(await call(this.s, 'POST', '/api/annotation-reviews', { token: reviewer.token, body: { annotation: a.id, accepted: true } }), 'review')).id;
   }
   /** An empty workspace of the place's organization, with the caller as member when it works there. */
@@ -217,7 +228,7 @@ const RECIPES: Record<string, Recipe> = {
   'GET /api/invite': async () => ({ path: '/api/invite' }),
   'POST /api/invite/reset-token': async () => ({ path: '/api/invite/reset-token' }),
   'GET /api/permissions': async () => ({ path: '/api/permissions' }),
-  'GET /api/activity-logs': async () => ({ path: '/api/activity-logs' }),
+  'GET /api/activity-logs': async (c) => ({ path: `/api/activity-logs?workspace=${c.place.workspaceId}` }),
   'GET /api/audit-events': async () => ({ path: '/api/audit-events' }),
   'GET /api/audit-events/export': async () => ({ path: '/api/audit-events/export?format=jsonl' }),
   'GET /api/usage': async () => ({ path: '/api/usage' }),
@@ -268,7 +279,10 @@ const RECIPES: Record<string, Recipe> = {
     const up = await c.fresh.upload(c.place, project);
     return { path: `/api/projects/${project}/reimport`, body: { file_upload_ids: up.ids } };
   },
-  'GET /data/upload/:project/:file': async (c) => ({ path: c.place.media }),
+  'GET /data/upload/:project/:file': async (c) => {
+    await c.fresh.taskFor(c.place, c.author); // a task using the file that the caller may open (Annotators get only such files)
+    return { path: c.place.media };
+  },
   'GET /api/projects/:id/file-uploads': async (c) => ({ path: `/api/projects/${p(c)}/file-uploads` }),
   'DELETE /api/projects/:id/file-uploads': async (c) => {
     const project = await c.fresh.project(c.place);
@@ -308,9 +322,9 @@ const RECIPES: Record<string, Recipe> = {
   'POST /api/projects/:id/tasks/:task_pk/assignees': async (c) => ({ path: `/api/projects/${p(c)}/tasks/${await c.fresh.task(c.place)}/assignees`, body: { type: 'AN', users: [c.place.labeler.id] } }),
   'PATCH /api/projects/:id/tasks/:task_pk/assignees': async (c) => ({ path: `/api/projects/${p(c)}/tasks/${await c.fresh.task(c.place)}/assignees`, body: { type: 'AN', users: [c.place.labeler.id] } }),
   'DELETE /api/projects/:id/tasks/:task_pk/assignees': async (c) => ({ path: `/api/projects/${p(c)}/tasks/${await c.fresh.task(c.place)}/assignees?type=AN&users=${c.place.labeler.id}` }),
-  'GET /api/annotation-reviews': async (c) => ({ path: `/api/annotation-reviews?annotation=${(await c.fresh.annotation(c.place, c.place.labeler)).id}` }),
+  'GET /api/annotation-reviews': async (c) => ({ path: `/api/annotation-reviews?annotation=${(await c.fresh.annotation(c.place, reviewedAuthor(c))).id}` }),
   'POST /api/annotation-reviews': async (c) => ({ path: '/api/annotation-reviews', body: { annotation: (await c.fresh.annotation(c.place, c.place.labeler)).id, accepted: false, comment: 'redo' } }),
-  'GET /api/annotation-reviews/:id': async (c) => ({ path: `/api/annotation-reviews/${await c.fresh.review(c.place, reviewerFor(c))}` }),
+  'GET /api/annotation-reviews/:id': async (c) => ({ path: `/api/annotation-reviews/${await c.fresh.review(c.place, reviewerFor(c), reviewedAuthor(c))}` }),
   'PATCH /api/annotation-reviews/:id': async (c) => ({ path: `/api/annotation-reviews/${await c.fresh.review(c.place, reviewerFor(c))}`, body: { accepted: false, comment: 'changed my mind' } }),
   'PUT /api/annotation-reviews/:id': async (c) => {
     const id = await c.fresh.review(c.place, reviewerFor(c));
@@ -321,13 +335,13 @@ const RECIPES: Record<string, Recipe> = {
 
   // Annotations, drafts, predictions.
   'GET /api/tasks/:id/annotations': async (c) => ({ path: `/api/tasks/${(await c.fresh.annotation(c.place, c.author)).task}/annotations` }),
-  'POST /api/tasks/:id/annotations': async (c) => ({ path: `/api/tasks/${await c.fresh.task(c.place)}/annotations`, body: { result: choice } }),
+  'POST /api/tasks/:id/annotations': async (c) => ({ path: `/api/tasks/${await c.fresh.taskFor(c.place, c.author)}/annotations`, body: { result: choice } }),
   'GET /api/annotations/:id': async (c) => ({ path: `/api/annotations/${(await c.fresh.annotation(c.place, c.author)).id}` }),
   'PATCH /api/annotations/:id': async (c) => ({ path: `/api/annotations/${(await c.fresh.annotation(c.place, c.author)).id}`, body: { result: choice, lead_time: 2 } }),
   'DELETE /api/annotations/:id': async (c) => ({ path: `/api/annotations/${(await c.fresh.annotation(c.place, c.author)).id}` }),
-  'POST /api/annotations/bulk': async (c) => ({ path: '/api/annotations/bulk', body: { project: p(c), tasks: [await c.fresh.task(c.place)], result: choice } }),
+  'POST /api/annotations/bulk': async (c) => ({ path: '/api/annotations/bulk', body: { project: p(c), tasks: [await c.fresh.taskFor(c.place, c.author)], result: choice } }),
   'GET /api/tasks/:id/drafts': async (c) => ({ path: `/api/tasks/${(await c.fresh.draft(c.place, c.author)).task}/drafts` }),
-  'POST /api/tasks/:id/drafts': async (c) => ({ path: `/api/tasks/${await c.fresh.task(c.place)}/drafts`, body: { result: choice } }),
+  'POST /api/tasks/:id/drafts': async (c) => ({ path: `/api/tasks/${await c.fresh.taskFor(c.place, c.author)}/drafts`, body: { result: choice } }),
   'POST /api/tasks/:id/annotations/:annotation/drafts': async (c) => {
     const a = await c.fresh.annotation(c.place, c.author);
     return { path: `/api/tasks/${a.task}/annotations/${a.id}/drafts`, body: { result: choice } };
@@ -339,11 +353,86 @@ const RECIPES: Record<string, Recipe> = {
   'POST /api/predictions': async (c) => ({ path: '/api/predictions', body: { task: await c.fresh.task(c.place), result: choice, score: 0.7 } }),
   'GET /api/predictions/:id': async (c) => ({ path: `/api/predictions/${await c.fresh.prediction(c.place)}` }),
   'PATCH /api/predictions/:id': async (c) => ({ path: `/api/predictions/${await c.fresh.prediction(c.place)}`, body: { score: 0.1 } }),
-  'DELETE /api/predictions/:id': async (c) => ({ path: `/api/predictions/${await c.fresh.prediction(c.place)}` }),
+  'DELETE /api/predictions/:id': async (c) => ({ path: `/api/predictions/${await c.fresh.prediction(c.place)}` }),  // Storages (no storage server runs here: create/patch/validate check the connection and answer 400 after access was granted).
+  'GET /api/storages': async (c) => ({ path: `/api/storages?project=${p(c)}` }),
+  'GET /api/storages/export': async (c) => ({ path: `/api/storages/export?project=${p(c)}` }),
+  'GET /api/storages/s3': async (c) => ({ path: `/api/storages/s3?project=${p(c)}` }),
+  'POST /api/storages/s3': async (c) => ({ path: '/api/storages/s3', body: { project: p(c), bucket: 'matrix', s3_endpoint: 'http://127.0.0.1:9' }, ok: [400] }),
+  'POST /api/storages/s3/validate': async (c) => ({ path: '/api/storages/s3/validate', body: { project: p(c), bucket: 'matrix', s3_endpoint: 'http://127.0.0.1:9' }, ok: [400] }),
+  'GET /api/storages/s3/:id': async (c) => ({ path: `/api/storages/s3/${await storageRow(c, 'import', 's3')}` }),
+  'PATCH /api/storages/s3/:id': async (c) => ({ path: `/api/storages/s3/${await storageRow(c, 'import', 's3')}`, body: { title: 'Renamed' }, ok: [400] }),
+  'DELETE /api/storages/s3/:id': async (c) => ({ path: `/api/storages/s3/${await storageRow(c, 'import', 's3')}` }),
+  'POST /api/storages/s3/:id/sync': async (c) => ({ path: `/api/storages/s3/${await storageRow(c, 'import', 's3')}/sync` }),
+  'GET /api/storages/localfiles': async (c) => ({ path: `/api/storages/localfiles?project=${p(c)}` }),
+  'POST /api/storages/localfiles': async (c) => ({ path: '/api/storages/localfiles', body: { project: p(c), path: '/nonexistent/matrix' }, ok: [400] }),
+  'POST /api/storages/localfiles/validate': async (c) => ({ path: '/api/storages/localfiles/validate', body: { project: p(c), path: '/nonexistent/matrix' }, ok: [400] }),
+  'GET /api/storages/localfiles/:id': async (c) => ({ path: `/api/storages/localfiles/${await storageRow(c, 'import', 'localfiles')}` }),
+  'PATCH /api/storages/localfiles/:id': async (c) => ({ path: `/api/storages/localfiles/${await storageRow(c, 'import', 'localfiles')}`, body: { title: 'Renamed' }, ok: [400] }),
+  'DELETE /api/storages/localfiles/:id': async (c) => ({ path: `/api/storages/localfiles/${await storageRow(c, 'import', 'localfiles')}` }),
+  'POST /api/storages/localfiles/:id/sync': async (c) => ({ path: `/api/storages/localfiles/${await storageRow(c, 'import', 'localfiles')}/sync`, ok: [400] }),
+  'GET /api/storages/export/s3': async (c) => ({ path: `/api/storages/export/s3?project=${p(c)}` }),
+  'POST /api/storages/export/s3': async (c) => ({ path: '/api/storages/export/s3', body: { project: p(c), bucket: 'matrix', s3_endpoint: 'http://127.0.0.1:9' }, ok: [400] }),
+  'POST /api/storages/export/s3/validate': async (c) => ({ path: '/api/storages/export/s3/validate', body: { project: p(c), bucket: 'matrix', s3_endpoint: 'http://127.0.0.1:9' }, ok: [400] }),
+  'GET /api/storages/export/s3/:id': async (c) => ({ path: `/api/storages/export/s3/${await storageRow(c, 'export', 's3')}` }),
+  'PATCH /api/storages/export/s3/:id': async (c) => ({ path: `/api/storages/export/s3/${await storageRow(c, 'export', 's3')}`, body: { title: 'Renamed' }, ok: [400] }),
+  'DELETE /api/storages/export/s3/:id': async (c) => ({ path: `/api/storages/export/s3/${await storageRow(c, 'export', 's3')}` }),
+  'POST /api/storages/export/s3/:id/sync': async (c) => ({ path: `/api/storages/export/s3/${await storageRow(c, 'export', 's3')}/sync` }),
+  'GET /api/storages/export/localfiles': async (c) => ({ path: `/api/storages/export/localfiles?project=${p(c)}` }),
+  'POST /api/storages/export/localfiles': async (c) => ({ path: '/api/storages/export/localfiles', body: { project: p(c), path: '/nonexistent/matrix' }, ok: [400] }),
+  'POST /api/storages/export/localfiles/validate': async (c) => ({ path: '/api/storages/export/localfiles/validate', body: { project: p(c), path: '/nonexistent/matrix' }, ok: [400] }),
+  'GET /api/storages/export/localfiles/:id': async (c) => ({ path: `/api/storages/export/localfiles/${await storageRow(c, 'export', 'localfiles')}` }),
+  'PATCH /api/storages/export/localfiles/:id': async (c) => ({ path: `/api/storages/export/localfiles/${await storageRow(c, 'export', 'localfiles')}`, body: { title: 'Renamed' }, ok: [400] }),
+  'DELETE /api/storages/export/localfiles/:id': async (c) => ({ path: `/api/storages/export/localfiles/${await storageRow(c, 'export', 'localfiles')}` }),
+  'POST /api/storages/export/localfiles/:id/sync': async (c) => ({ path: `/api/storages/export/localfiles/${await storageRow(c, 'export', 'localfiles')}/sync`, ok: [400] }),
+  // Local files serving is off in the matrix's server: 403 for everyone allowed (the permission's 403 names it; this one does not).
+  'GET /data/local-files': async () => ({ path: '/data/local-files/?d=pics/a.jpg', ok: [403] }),
+  'GET /tasks/:id/resolve': async (c) => ({ path: await mediaPath(c, 'resolve'), ok: [303] }),
+  'GET /tasks/:id/presign': async (c) => ({ path: await mediaPath(c, 'presign'), ok: [303] }),
+  'GET /projects/:id/resolve': async (c) => {
+    await storageRow(c, 'import', 's3');
+    return { path: `/projects/${p(c)}/resolve?fileuri=${MATRIX_URI}`, ok: [303] };
+  },
+  'GET /projects/:id/presign': async (c) => {
+    await storageRow(c, 'import', 's3');
+    return { path: `/projects/${p(c)}/presign?fileuri=${MATRIX_URI}`, ok: [303] };
+  },
 };
+
+/** The url-safe base64 of the object the storage recipes serve. */
+const MATRIX_URI = Buffer.from('s3://matrix/m.jpg').toString('base64url');
+
+/**
+ * A storage row of the place's project, inserted directly (creating one through the API checks the
+ * connection, and no storage server runs here): S3 presigns offline, so media routes answer 303.
+ */
+async function storageRow(c: Ctx, kind: 'import' | 'export', type: 's3' | 'localfiles'): Promise<number> {
+  const now = new Date().toISOString();
+  const settings = type === 's3' ? { bucket: 'matrix', s3_endpoint: 'http://127.0.0.1:9', presign: true, presign_ttl: 1 } : { path: '/nonexistent/matrix' };
+  const table = kind === 'import' ? 'import_storages' : 'export_storages';
+  const row = await current.deps.db
+    .insertInto(table)
+    .values({ project_id: c.place.projectId, type, title: 'matrix', description: '', settings: JSON.stringify(settings), credentials: type === 's3' ? sealCredentials(current.deps.secrets, table, { aws_access_key_id: 'matrix', aws_secret_access_key: 'matrix' }) : null, meta: '{}', created_by_id: null, created_at: now, updated_at: now })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/** A media URL of a fresh task (assigned to the caller, so Annotators may open it) referencing the storage's object. */
+async function mediaPath(c: Ctx, verb: 'resolve' | 'presign'): Promise<string> {
+  await storageRow(c, 'import', 's3');
+  const t = await call(current, 'POST', '/api/tasks', { token: c.place.owner.token, body: { project: c.place.projectId, data: { text: 'm', image: 's3://matrix/m.jpg' } } });
+  await current.deps.db.insertInto('task_assignments').values({ task_id: t.body.id, project_id: c.place.projectId, user_id: c.author.id, type: 'AN', assigned_by_id: null, created_at: new Date().toISOString() }).execute();
+  return `/tasks/${t.body.id}/${verb}?fileuri=${MATRIX_URI}`;
+}
 
 /** Who writes a review the caller then reads or changes: the caller when it may review there, else the place's owner. */
 const reviewerFor = (c: Ctx) => (c.sees && holds(c.role, 'annotation.review') ? c.caller : c.place.owner);
+
+/**
+ * Whose annotation a review the caller reads is of: the labeler's for those who review (they read
+ * every review), else the caller's own (without `task.view_all`, one reads only reviews of one's own annotations).
+ */
+const reviewedAuthor = (c: Ctx) => (holds(c.role, 'annotation.review') ? c.place.labeler : c.author);
 
 /** A personal access token of a fresh caller, and the body built from its refresh token. */
 async function withPat(c: Ctx, body: (refresh: string) => unknown): Promise<Partial<Req>> {

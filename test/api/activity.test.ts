@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, DIALECTS, startServer, type TestServer } from '../harness.js';
-import { addToProject, makeMember, makeOrganization, type Member } from '../factories.js';
+import { addToProject, makeMember, makeOrganization, makeWorkspace, type Member } from '../factories.js';
 
 const CONFIG = '<View><Text name="text" value="$text"/><Choices name="c" toName="text"><Choice value="A"/><Choice value="B"/></Choices></View>';
 
@@ -31,6 +31,7 @@ describe.each(DIALECTS)('activity log on %s', (dialect) => {
   it('records project, import, annotation and settings changes with actor, object and changes', async () => {
     const imp = await call(s, 'POST', `/api/projects/${projectId}/import?return_task_ids=true`, { token: manager.token, body: [{ text: 'x' }] });
     const taskId = imp.body.task_ids[0];
+    expect((await call(s, 'GET', `/api/projects/${projectId}/next`, { token: annotator.token })).body.id).toBe(taskId); // the annotator takes it from the label stream
     const ann = await call(s, 'POST', `/api/tasks/${taskId}/annotations`, { token: annotator.token, body: { result: [{ from_name: 'c', to_name: 'text', type: 'choices', value: { choices: ['A'] } }] } });
     await call(s, 'PATCH', `/api/annotations/${ann.body.id}`, { token: annotator.token, body: { result: [{ from_name: 'c', to_name: 'text', type: 'choices', value: { choices: ['B'] } }] } });
     await call(s, 'PATCH', `/api/projects/${projectId}`, { token: manager.token, body: { title: 'Renamed', maximum_annotations: 2 } });
@@ -77,6 +78,36 @@ describe.each(DIALECTS)('activity log on %s', (dialect) => {
     expect(theirs.body.count).toBe(0);
     const denied = await events(`action=permission.denied&user=${manager.id}`);
     expect(denied.results[0].changes).toMatchObject({ permission: 'audit.view', role: 'MA' });
+  });
+
+  it('filters by workspace: the requests about its projects only; a workspace the caller cannot see is 404', async () => {
+    const org = await s.deps.db.selectFrom('projects').select(['organization_id', 'workspace_id']).where('id', '=', projectId).executeTakeFirstOrThrow();
+    const [wsA, wsB] = [await makeWorkspace(s.deps, org.organization_id, [manager], 'A'), await makeWorkspace(s.deps, org.organization_id, [manager], 'B')];
+    const inA = (await call(s, 'POST', '/api/projects', { token: manager.token, body: { title: 'In A', label_config: CONFIG, workspace: wsA } })).body.id;
+    const inB = (await call(s, 'POST', '/api/projects', { token: manager.token, body: { title: 'In B', label_config: CONFIG, workspace: wsB } })).body.id;
+    await call(s, 'PATCH', `/api/projects/${inA}`, { token: manager.token, body: { title: 'A renamed' } });
+    await call(s, 'PATCH', `/api/projects/${inB}`, { token: manager.token, body: { title: 'B renamed' } });
+
+    const a = await call(s, 'GET', `/api/activity-logs?workspace=${wsA}`, { token: admin.token });
+    expect(a.status).toBe(200);
+    expect(a.body.recordsFiltered).toBeGreaterThan(0);
+    expect(new Set(a.body.data.map((d: { project_id: number }) => d.project_id))).toEqual(new Set([inA]));
+    const patchA = await call(s, 'GET', `/api/activity-logs?workspace=${wsA}&method=PATCH`, { token: admin.token });
+    expect(patchA.body.data.map((d: { request_url: string }) => d.request_url)).toEqual([`/api/projects/${inA}`]);
+    expect((await call(s, 'GET', `/api/activity-logs?workspace=${wsA}&project=${inB}`, { token: admin.token })).body.recordsFiltered).toBe(0);
+
+    // Hidden workspaces are "not found": another organization's, a Manager's private sandbox, one that does not exist.
+    const stranger = await makeOrganization(s.deps);
+    const theirs = await makeWorkspace(s.deps, stranger.id, [stranger.owner]);
+    expect((await call(s, 'GET', `/api/activity-logs?workspace=${theirs}`, { token: admin.token })).status).toBe(404);
+    expect((await call(s, 'GET', `/api/activity-logs?workspace=${org.workspace_id}`, { token: admin.token })).status).toBe(404);
+    expect((await call(s, 'GET', '/api/activity-logs?workspace=999999', { token: admin.token })).status).toBe(404);
+    expect((await call(s, 'GET', `/api/activity-logs?workspace=${theirs}`, { token: stranger.owner.token })).body.recordsFiltered).toBe(0);
+    const bad = await call(s, 'GET', '/api/activity-logs?workspace=abc', { token: admin.token });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toMatch(/workspace/);
+    // A Manager sees workspace A but lacks audit.view.
+    expect((await call(s, 'GET', `/api/activity-logs?workspace=${wsA}`, { token: manager.token })).status).toBe(403);
   });
 
   it('exports events as JSONL and CSV', async () => {

@@ -1,7 +1,14 @@
-/** Tamper evidence of the audit chain, on a real SQLite file and a real PostgreSQL database. */
+/**
+ * Tamper evidence of the audit chain, on a real SQLite file and a real PostgreSQL database:
+ * edits, deletions and reordering are reported; writers in several processes never fork it;
+ * retention pruning leaves a signed checkpoint the remaining chain verifies from.
+ */
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { recordAuditEvent, SYSTEM_SOURCE, verifyAuditChain } from '../../src/audit/recorder.js';
+import { GENESIS_HASH, recordAuditEvent, SYSTEM_SOURCE, verifyAuditChain } from '../../src/audit/recorder.js';
+import { auditPruneJob, pruneAuditLog } from '../../src/audit/retention.js';
+import { loadConfig } from '../../src/config/config.js';
+import { openDeps } from '../../src/deps.js';
 import { DIALECTS, startServer, type TestServer } from '../harness.js';
 
 describe.each(DIALECTS)('audit chain on %s', (dialect) => {
@@ -15,6 +22,9 @@ describe.each(DIALECTS)('audit chain on %s', (dialect) => {
   afterEach(async () => s?.close());
 
   const ids = async () => (await s.deps.db.selectFrom('audit_events').select('id').orderBy('id').execute()).map((r) => r.id);
+  const record = (n: number | string) => recordAuditEvent(s.deps.db, s.deps.secrets, SYSTEM_SOURCE, { action: 'user.update', objectType: 'user', objectId: n });
+  /** Prunes everything but the newest event, as if 31 days had passed with a 30-day retention. */
+  const pruneAllButNewest = () => pruneAuditLog(s.deps, { retentionDays: 30, now: new Date(Date.now() + 31 * 86_400_000) });
 
   it('verifies an untouched chain', async () => {
     expect(await verifyAuditChain(s.deps.db, s.deps.secrets)).toEqual({ ok: true, checked: 6 });
@@ -35,7 +45,93 @@ describe.each(DIALECTS)('audit chain on %s', (dialect) => {
     expect(await s.deps.db.selectFrom('audit_events').select('id').where('object_id', '=', 'doomed').execute()).toEqual([]);
   });
 
+  it('keeps one chain when another process writes between this one’s events, and after a rollback', async () => {
+    const other = await openDeps(loadConfig(s.env));
+    try {
+      for (let i = 0; i < 3; i++) {
+        await record(`here-${i}`);
+        await recordAuditEvent(other.db, other.secrets, SYSTEM_SOURCE, { action: 'user.update', objectType: 'user', objectId: `there-${i}` });
+      }
+      await s.deps.db
+        .transaction()
+        .execute(async (trx) => {
+          await recordAuditEvent(trx, s.deps.secrets, SYSTEM_SOURCE, { action: 'user.update', objectType: 'user', objectId: 'rolled-back' });
+          throw new Error('roll back');
+        })
+        .catch(() => undefined);
+      await record('after-rollback');
+    } finally {
+      await other.close();
+    }
+    expect(await verifyAuditChain(s.deps.db, s.deps.secrets)).toEqual({ ok: true, checked: 13 });
+  });
+
+  it('skips, in the database, an insert that does not link to the last event', async () => {
+    const last = await s.deps.db.selectFrom('audit_events').selectAll().orderBy('id', 'desc').limit(1).executeTakeFirstOrThrow();
+    const { id: _id, ...row } = last;
+    const forked = await s.deps.db.insertInto('audit_events').values({ ...row, prev_hash: GENESIS_HASH, object_id: 'fork' }).executeTakeFirst();
+    expect(forked.numInsertedOrUpdatedRows).toBe(0n);
+    expect(await s.deps.db.selectFrom('audit_events').select('id').where('object_id', '=', 'fork').execute()).toEqual([]);
+    expect(await verifyAuditChain(s.deps.db, s.deps.secrets)).toMatchObject({ ok: true, checked: 6 });
+  });
+
+  it('prunes old events behind a signed checkpoint, and the rest still verifies', async () => {
+    expect(await pruneAuditLog(s.deps, { retentionDays: 0 })).toMatchObject({ pruned: 0, checkpoint: null });
+    expect(await pruneAuditLog(s.deps, { retentionDays: 30 })).toMatchObject({ pruned: 0, checkpoint: null }); // nothing is 30 days old
+    const [first, , , , , newest] = await ids();
+    const r = await pruneAllButNewest();
+    expect(r).toMatchObject({ pruned: 5, checkpoint: { lastEventId: newest! - 1 } });
+    expect(await ids()).toEqual([newest, newest! + 1]); // the newest event and the audit.prune event
+    const pruneEvent = await s.deps.db.selectFrom('audit_events').selectAll().where('action', '=', 'audit.prune').executeTakeFirstOrThrow();
+    expect(JSON.parse(pruneEvent.changes)).toMatchObject({ retention_days: 30, pruned: 5, checkpoint: r.checkpoint!.id, last_pruned_event: newest! - 1 });
+    expect(first).toBeLessThan(newest!);
+    await record('after-prune');
+    expect(await verifyAuditChain(s.deps.db, s.deps.secrets)).toEqual({ ok: true, checked: 3, checkpoint: r.checkpoint });
+    // A second pruning: the newest checkpoint is the one verified from.
+    const again = await pruneAllButNewest();
+    expect(again.pruned).toBe(2);
+    expect(await verifyAuditChain(s.deps.db, s.deps.secrets)).toEqual({ ok: true, checked: 2, checkpoint: again.checkpoint });
+  });
+
+  it('runs the daily prune job as a no-op while the retention is 0', async () => {
+    await auditPruneJob.handler(s.deps).run({ id: 'j', name: auditPruneJob.name, payload: {}, attempt: 1, maxAttempts: 1, signal: new AbortController().signal, reportProgress: async () => undefined });
+    expect(await ids()).toHaveLength(6);
+    expect(await s.deps.db.selectFrom('audit_checkpoints').select('id').execute()).toEqual([]);
+  });
+
+  it('reports a tampered or deleted checkpoint and events slipped in before it', async () => {
+    const { checkpoint } = await pruneAllButNewest();
+    // On PostgreSQL the checkpoint table refuses edits; a superuser who switches triggers off is still caught.
+    const tamper = async (q: ReturnType<typeof sql>) => {
+      if (dialect === 'sqlite') return q.execute(s.deps.db);
+      await expect(q.execute(s.deps.db)).rejects.toThrow(/append-only/);
+      return s.deps.db.transaction().execute(async (trx) => {
+        await sql`set local session_replication_role = replica`.execute(trx);
+        await q.execute(trx);
+      });
+    };
+    const cp = await s.deps.db.selectFrom('audit_checkpoints').selectAll().executeTakeFirstOrThrow();
+    await tamper(sql`update audit_checkpoints set last_event_id = last_event_id - 1 where id = ${cp.id}`);
+    expect(await verifyAuditChain(s.deps.db, s.deps.secrets)).toMatchObject({ ok: false, checkpoint: { id: checkpoint!.id }, reason: expect.stringMatching(/checkpoint edited/) });
+    await tamper(sql`update audit_checkpoints set last_event_id = ${cp.last_event_id}, last_event_hash = ${'0'.repeat(64)} where id = ${cp.id}`);
+    expect(await verifyAuditChain(s.deps.db, s.deps.secrets)).toMatchObject({ ok: false, reason: expect.stringMatching(/checkpoint edited/) });
+    await tamper(sql`update audit_checkpoints set last_event_hash = ${cp.last_event_hash} where id = ${cp.id}`);
+    expect(await verifyAuditChain(s.deps.db, s.deps.secrets)).toMatchObject({ ok: true });
+    await tamper(sql`delete from audit_checkpoints`);
+    const [remaining] = await ids();
+    expect(await verifyAuditChain(s.deps.db, s.deps.secrets)).toMatchObject({ ok: false, brokenAtId: remaining, reason: expect.stringMatching(/deleted or reordered/) });
+  });
+
   if (dialect === 'sqlite') {
+    it('reports an event inserted at or before the pruning checkpoint', async () => {
+      const { checkpoint } = await pruneAllButNewest();
+      const newest = await s.deps.db.selectFrom('audit_events').selectAll().orderBy('id', 'desc').limit(1).executeTakeFirstOrThrow();
+      await sql`drop trigger audit_events_link`.execute(s.deps.db);
+      await sql`insert into audit_events (id, created_at, organization_id, actor_user_id, actor_email, auth_method, ip, user_agent, request_id, action, object_type, object_id, project_id, changes, prev_hash, hash)
+        values (${checkpoint!.lastEventId}, ${newest.created_at}, null, null, 'x', 'system', '', '', '', 'user.update', 'user', 'forged', null, '{}', ${GENESIS_HASH}, 'h')`.execute(s.deps.db);
+      expect(await verifyAuditChain(s.deps.db, s.deps.secrets)).toMatchObject({ ok: false, brokenAtId: checkpoint!.lastEventId, reason: expect.stringMatching(/before the pruning checkpoint/) });
+    });
+
     it('reports an edited, a deleted and a reordered event', async () => {
       const [, second, third, fourth] = await ids();
       await s.deps.db.updateTable('audit_events').set({ changes: '{"n":99}' }).where('id', '=', third!).execute();
@@ -55,6 +151,20 @@ describe.each(DIALECTS)('audit chain on %s', (dialect) => {
       await expect(sql`update audit_events set action = 'x'`.execute(s.deps.db)).rejects.toThrow(/append-only/);
       await expect(sql`delete from audit_events`.execute(s.deps.db)).rejects.toThrow(/append-only/);
       expect(await verifyAuditChain(s.deps.db, s.deps.secrets)).toMatchObject({ ok: true });
+    });
+
+    it('still refuses DELETE outside a pruning transaction after pruning, and UPDATE even inside one', async () => {
+      await pruneAllButNewest();
+      await expect(sql`delete from audit_events`.execute(s.deps.db)).rejects.toThrow(/append-only/);
+      // The setting is transaction-local: the pruner's transaction did not leave it on.
+      await expect(sql`select current_setting('labelvault.audit_prune', true) as v`.execute(s.deps.db)).resolves.toMatchObject({ rows: [{ v: expect.not.stringMatching(/^on$/) }] });
+      await expect(
+        s.deps.db.transaction().execute(async (trx) => {
+          await sql`set local labelvault.audit_prune = 'on'`.execute(trx);
+          await sql`update audit_events set action = 'x'`.execute(trx);
+        }),
+      ).rejects.toThrow(/append-only/);
+      expect(await verifyAuditChain(s.deps.db, s.deps.secrets)).toMatchObject({ ok: true, checked: 2 });
     });
   }
 });

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, DIALECTS, startServer, type TestServer } from '../harness.js';
-import { addToProject, makeMember, makeOrganization, type Member } from '../factories.js';
+import { addToProject, assignTask, makeMember, makeOrganization, type Member } from '../factories.js';
 
 const CONFIG = '<View><Text name="text" value="$text"/><Choices name="c" toName="text"><Choice value="A"/></Choices></View>';
 
@@ -50,6 +50,7 @@ describe.each(DIALECTS)('Label Studio client compatibility on %s', (dialect) => 
       expect(r.status, p).toBe(400);
     }
     const t = (await call(s, 'GET', `/api/tasks?project=${projectId}`, { token: manager.token })).body.tasks[0].id;
+    await assignTask(s, manager.token, projectId, t, annotator.id);
     expect((await call(s, 'POST', `/api/tasks/${t}/annotations`, { token: annotator.token, body: { result: [], lead_time: 1e308 } })).status).toBe(400);
     const precise = await call(s, 'POST', `/api/tasks/${t}/annotations`, { token: annotator.token, body: { result: [], lead_time: 12.3456789 } });
     expect(precise.body.lead_time).toBe(12.3456789);

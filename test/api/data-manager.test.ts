@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromJson } from '../../src/db/schema.js';
 import { call, DIALECTS, startServer, type TestServer } from '../harness.js';
-import { makeTeam, type Member } from '../factories.js';
+import { assignTask, makeTeam, type Member } from '../factories.js';
 
 const SENTIMENT = `<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text"><Choice value="Positive"/><Choice value="Negative"/></Choices></View>`;
 const choice = (c: string) => ({ id: 'c1', from_name: 'sentiment', to_name: 'text', type: 'choices', value: { choices: [c] } });
@@ -41,6 +41,8 @@ describe.each(DIALECTS)('data manager on %s', (dialect) => {
     });
     expect(imported.status, JSON.stringify(imported.body)).toBe(201);
     const ids = [0, ...(imported.body.task_ids as number[])];
+    // The annotator annotates tasks handed to them (an annotator writes only on tasks they may open).
+    for (const id of [ids[3]!, ids[5]!]) await assignTask(s, manager.token, p.id, id, annotator.id);
     expect((await call(s, 'POST', `/api/tasks/${ids[3]}/annotations`, { token: annotator.token, body: { result: [choice('Negative')] } })).status).toBe(201);
     expect((await call(s, 'POST', `/api/tasks/${ids[5]}/annotations`, { token: annotator.token, body: { was_cancelled: true } })).status).toBe(201);
     return { project: p.id, ids };

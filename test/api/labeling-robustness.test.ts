@@ -13,7 +13,7 @@ import { importTasks, type ImportTask } from '../../src/modules/imports/import.s
 import { findProject } from '../../src/modules/projects/projects.repository.js';
 import { outboundRequest, outboundStream } from '../../src/outbound/outbound.js';
 import { call, DIALECTS, startServer, type TestServer } from '../harness.js';
-import { addToProject, makeMember, makeTeam, type Member } from '../factories.js';
+import { addToProject, assignTask, makeMember, makeTeam, type Member } from '../factories.js';
 
 const SENTIMENT = `<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text"><Choice value="Positive"/><Choice value="Negative"/></Choices></View>`;
 const TWO_TEXTS = (toName: string, tag = 'Labels') =>
@@ -65,6 +65,7 @@ describe.each(DIALECTS)('labeling robustness on %s', (dialect) => {
       const [t] = await importIds(p.id, [{ text: 'a' }]);
       const team = await Promise.all(Array.from({ length: 30 }, () => makeMember(s.deps, organizationId, 'AN')));
       await addToProject(s.deps, p.id, ...team);
+      await assignTask(s, manager.token, p.id, t!, team.map((m) => m.id));
       const made = await Promise.all(team.map((m) => call(s, 'POST', `/api/tasks/${t}/annotations`, { token: m.token, body: { result: [choice('Positive')] } })));
       expect(made.map((r) => r.status)).toEqual(team.map(() => 201));
       expect(await task(t!)).toMatchObject({ total_annotations: 30, is_labeled: true });
@@ -85,8 +86,9 @@ describe.each(DIALECTS)('labeling robustness on %s', (dialect) => {
     it('leaves skipped annotations out of total_annotations_number, as Label Studio does', async () => {
       const p = await newProject();
       const [a, b] = await importIds(p.id, [{ text: 'a' }, { text: 'b' }]);
-      await call(s, 'POST', `/api/tasks/${a}/annotations`, { token: annotator.token, body: { result: [choice('Positive')] } });
-      await call(s, 'POST', `/api/tasks/${b}/annotations`, { token: annotator.token, body: { was_cancelled: true } });
+      for (const t of [a!, b!]) await assignTask(s, manager.token, p.id, t, annotator.id);
+      expect((await call(s, 'POST', `/api/tasks/${a}/annotations`, { token: annotator.token, body: { result: [choice('Positive')] } })).status).toBe(201);
+      expect((await call(s, 'POST', `/api/tasks/${b}/annotations`, { token: annotator.token, body: { was_cancelled: true } })).status).toBe(201);
       await call(s, 'POST', `/api/tasks/${b}/annotations`, { token: manager.token, body: { result: [choice('Negative')], ground_truth: true } });
       expect(await project(p.id)).toMatchObject({ total_annotations_number: 2, skipped_annotations_number: 1, ground_truth_number: 1, useful_annotation_number: 1 });
     });
@@ -99,6 +101,7 @@ describe.each(DIALECTS)('labeling robustness on %s', (dialect) => {
         { data: { text: 'a' }, predictions: [{ result: [choice('Positive')] }], annotations: [{ result: [choice('Positive')] }] },
         { data: { text: 'b' }, predictions: [{ result: [choice('Negative')] }], annotations: [{ result: [choice('Negative')] }] },
       ]);
+      for (const t of [a!, b!]) await assignTask(s, manager.token, p.id, t, annotator.id);
       const ofA = await call(s, 'GET', `/api/tasks/${a}`, { token: manager.token });
       const parents = { parent_prediction: ofA.body.predictions[0].id, parent_annotation: ofA.body.annotations[0].id };
       for (const [field, id] of Object.entries(parents)) {
@@ -162,6 +165,7 @@ describe.each(DIALECTS)('labeling robustness on %s', (dialect) => {
     it.runIf(dialect === 'postgres')('does not block annotation writes in the project while an import runs', async () => {
       const p = await newProject();
       const [t] = await importIds(p.id, [{ text: 'a' }]);
+      await assignTask(s, manager.token, p.id, t!, annotator.id);
       const actor: Actor = { userId: manager.id, email: manager.email, username: manager.email, isSuperuser: false, organizationId, role: 'MA', authMethod: 'token' };
       let release!: () => void;
       let started!: () => void;
@@ -214,17 +218,17 @@ describe.each(DIALECTS)('labeling robustness on %s', (dialect) => {
       const r = await upload(p.id, form);
       expect(r.status).toBe(400);
       expect(JSON.stringify(await r.json())).toMatch(/redirect/);
-      await expect(outboundRequest(`${origin.url}/bad-redirect`)).rejects.toMatchObject({ status: 400 });
+      await expect(outboundRequest(`${origin.url}/bad-redirect`, { config: s.deps.config })).rejects.toMatchObject({ status: 400 });
     });
 
     it('streams a body as it arrives, within the size limit', async () => {
-      const res = await outboundStream(`${origin.url}/slow`); // answers before the body is complete
+      const res = await outboundStream(`${origin.url}/slow`, { config: s.deps.config }); // answers before the body is complete
       expect(res.status).toBe(200);
       hold!();
       let text = '';
       for await (const chunk of res.body) text += String(chunk);
       expect(JSON.parse(text)).toHaveLength(1001);
-      const small = await outboundStream(`${origin.url}/slow`, { maxBytes: 100 });
+      const small = await outboundStream(`${origin.url}/slow`, { config: s.deps.config, maxBytes: 100 });
       hold!();
       await expect((async () => {
         for await (const _ of small.body) void _;
@@ -236,7 +240,7 @@ describe.each(DIALECTS)('labeling robustness on %s', (dialect) => {
     it('refuses moving a control in use off its object, or changing its type, naming it', async () => {
       const p = await newProject(TWO_TEXTS('text'));
       const [t] = await importIds(p.id, [{ text: 'a', title: 'b' }]);
-      expect((await call(s, 'POST', `/api/tasks/${t}/annotations`, { token: annotator.token, body: { result: [span('Cat')] } })).status).toBe(201);
+      expect((await call(s, 'POST', `/api/tasks/${t}/annotations`, { token: manager.token, body: { result: [span('Cat')] } })).status).toBe(201);
       for (const config of [TWO_TEXTS('title'), TWO_TEXTS('text', 'HyperTextLabels')]) {
         const refused = await call(s, 'PATCH', `/api/projects/${p.id}`, { token: manager.token, body: { label_config: config } });
         expect(refused.status, config).toBe(400);

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, DIALECTS, startServer, type TestServer } from '../harness.js';
-import { addToProject, makeMember, makeTeam, type Member } from '../factories.js';
+import { addToProject, assignTask, makeMember, makeTeam, type Member } from '../factories.js';
 
 const IMAGE_BOXES = `<View>
   <Image name="image" value="$image"/>
@@ -135,6 +135,7 @@ describe.each(DIALECTS)('labeling core on %s', (dialect) => {
       const p = await newProject();
       const { task_ids } = (await call(s, 'POST', `/api/projects/${p.id}/import?return_task_ids=true`, { token: manager.token, body: [{ image: 'a.jpg' }] })).body;
       const t = task_ids[0];
+      expect((await call(s, 'GET', `/api/projects/${p.id}/next`, { token: annotator.token })).body.id).toBe(t); // annotators take tasks from the label stream
       const bad = await call(s, 'POST', `/api/tasks/${t}/annotations`, { token: annotator.token, body: { result: [box('Bird')] } });
       expect(bad.status).toBe(400);
       expect(bad.body.validation_errors.result[0]).toMatch(/Bird/);
@@ -158,7 +159,7 @@ describe.each(DIALECTS)('labeling core on %s', (dialect) => {
     it('refuses a config change that drops a label in use, and allows adding one', async () => {
       const p = await newProject();
       const { task_ids } = (await call(s, 'POST', `/api/projects/${p.id}/import?return_task_ids=true`, { token: manager.token, body: [{ image: 'a.jpg' }] })).body;
-      await call(s, 'POST', `/api/tasks/${task_ids[0]}/annotations`, { token: annotator.token, body: { result: [box('Cat')] } });
+      expect((await call(s, 'POST', `/api/tasks/${task_ids[0]}/annotations`, { token: manager.token, body: { result: [box('Cat')] } })).status).toBe(201);
       const dropCat = IMAGE_BOXES.replace('<Label value="Cat"/>', '');
       const refused = await call(s, 'PATCH', `/api/projects/${p.id}`, { token: manager.token, body: { label_config: dropCat } });
       expect(refused.status).toBe(400);
@@ -171,6 +172,7 @@ describe.each(DIALECTS)('labeling core on %s', (dialect) => {
     it('consumes a draft on submit, and refuses (keeping it) a draft of another task', async () => {
       const p = await newProject(SENTIMENT);
       const { task_ids } = (await call(s, 'POST', `/api/projects/${p.id}/import?return_task_ids=true`, { token: manager.token, body: [{ text: 'a' }, { text: 'b' }] })).body;
+      for (const t of task_ids) await assignTask(s, manager.token, p.id, t, annotator.id);
       const d1 = await call(s, 'POST', `/api/tasks/${task_ids[0]}/drafts`, { token: annotator.token, body: { result: [choice('Positive')], lead_time: 1 } });
       expect(d1.status).toBe(201);
       expect((await call(s, 'GET', `/api/drafts/${d1.body.id}`, { token: manager.token })).status).toBe(404); // drafts are private
@@ -214,6 +216,7 @@ describe.each(DIALECTS)('labeling core on %s', (dialect) => {
       const versions = await call(s, 'GET', `/api/projects/${p.id}/model-versions`, { token: manager.token });
       expect(Object.keys(versions.body)).toEqual(['new', 'old']);
 
+      for (const t of task_ids.slice(0, 2)) await assignTask(s, manager.token, p.id, t, annotator.id);
       const bulk = await call(s, 'POST', '/api/annotations/bulk/', { token: annotator.token, body: { project: p.id, selected_items: { all: false, included: task_ids.slice(0, 2) }, result: [choice('Positive')] } });
       expect(bulk.status).toBe(201);
       expect(bulk.body).toHaveLength(2);
@@ -318,6 +321,7 @@ describe.each(DIALECTS)('labeling core on %s', (dialect) => {
       const task = await call(s, 'GET', `/api/tasks/${summary.task_ids[1]}`, { token: manager.token });
       const url = task.body.data.image as string;
       expect(url).toMatch(/^\/data\/upload\/\d+\/[0-9a-f]{12}-evil\.svg$/);
+      await assignTask(s, manager.token, p.id, summary.task_ids[1]!, annotator.id); // annotators fetch the files of their tasks
       const svg = await fetch(`${s.url}${url}`, { headers: { authorization: `Token ${annotator.token}` } });
       expect(svg.status).toBe(200);
       expect(svg.headers.get('x-content-type-options')).toBe('nosniff');

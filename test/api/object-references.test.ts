@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, DIALECTS, startServer, type TestServer } from '../harness.js';
-import { makeMember, makeOrganization, makeWorkspace, type Member } from '../factories.js';
+import { assignTask, makeMember, makeOrganization, makeWorkspace, type Member } from '../factories.js';
 
 const CONFIG = '<View><Text name="text" value="$text"/><Choices name="c" toName="text"><Choice value="A"/><Choice value="B"/></Choices></View>';
 const choice = [{ from_name: 'c', to_name: 'text', type: 'choices', value: { choices: ['A'] } }];
@@ -39,6 +39,7 @@ describe.each(DIALECTS)('object references across organizations on %s', (dialect
     const t = manager.token;
     const project = (await call(s, 'POST', '/api/projects', { token: t, body: { label_config: CONFIG, workspace, show_data_manager_to_annotators: true } })).body.id;
     const [task] = (await call(s, 'POST', `/api/projects/${project}/import?return_task_ids=true`, { token: t, body: [{ text: 'secret' }, { text: 'second' }] })).body.task_ids;
+    await assignTask(s, t, project, task, annotator.id);
     const annotation = (await call(s, 'POST', `/api/tasks/${task}/annotations`, { token: annotator.token, body: { result: choice } })).body.id;
     const prediction = (await call(s, 'POST', '/api/predictions', { token: t, body: { task, result: choice, score: 0.5 } })).body.id;
     const draft = (await call(s, 'POST', `/api/tasks/${task}/drafts`, { token: annotator.token, body: { result: choice } })).body.id;
@@ -159,6 +160,7 @@ describe.each(DIALECTS)('object references across organizations on %s', (dialect
     it("lets an Annotator's token annotate its project's task, and refuses members, export, other projects and other organizations", async () => {
       const a = mine.annotator.token;
       const [task] = (await call(s, 'POST', `/api/projects/${mine.project}/import?return_task_ids=true`, { token: mine.manager.token, body: [{ text: 'to label' }] })).body.task_ids;
+      await assignTask(s, mine.manager.token, mine.project, task, mine.annotator.id);
       const made = await call(s, 'POST', `/api/tasks/${task}/annotations`, { token: a, body: { result: choice } });
       expect(made.status).toBe(201);
       expect(made.body.completed_by).toBe(mine.annotator.id);

@@ -10,6 +10,7 @@ async function activity(s: TestServer, manager: Member, annotator: Member) {
   const p = (await call(s, 'POST', '/api/projects', { token: manager.token, body: { label_config: CONFIG } })).body.id;
   await addToProject(s.deps, p, annotator);
   const ids = (await call(s, 'POST', `/api/projects/${p}/import?return_task_ids=true`, { token: manager.token, body: [{ image: 'a.png' }] })).body.task_ids;
+  await call(s, 'GET', `/api/projects/${p}/next`, { token: annotator.token }); // the annotator takes the task from the label stream
   await call(s, 'POST', `/api/tasks/${ids[0]}/annotations`, { token: annotator.token, body: { result: [{ from_name: 'c', to_name: 'img', type: 'choices', value: { choices: ['A'] } }] } });
   await call(s, 'GET', `/api/projects/${p}/export?download_all_tasks=true`, { token: manager.token });
   await call(s, 'GET', `/api/projects/${p}`, { token: annotator.token });

@@ -11,6 +11,8 @@ import * as m0005 from './0005-double-precision.js';
 import * as m0006 from './0006-usage.js';
 import * as m0007 from './0007-audit-indexes.js';
 import * as m0008 from './0008-workspaces.js';
+import * as m0009 from './0009-audit-retention.js';
+import * as m0010 from './0010-storages.js';
 
 export const migrations: Record<string, Migration> = {
   '0001-foundation': m0001,
@@ -21,4 +23,6 @@ export const migrations: Record<string, Migration> = {
   '0006-usage': m0006,
   '0007-audit-indexes': m0007,
   '0008-workspaces': m0008,
+  '0009-audit-retention': m0009,
+  '0010-storages': m0010,
 };

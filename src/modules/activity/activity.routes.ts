@@ -65,7 +65,8 @@ export const activityRoutes = [
     summary: 'Every API request of your organization, with the audit events it recorded (Administrators, Owner)',
     tags: ['Audit'],
     access: 'audit.view',
-    scope: 'organization',
+    // `workspace` narrows to that workspace's projects; one the caller cannot see is 404.
+    scope: { workspace: { query: 'workspace' }, optional: true },
     schema: {
       querystring: Type.Object(
         {

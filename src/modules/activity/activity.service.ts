@@ -32,12 +32,19 @@ function isoOrRefuse(field: string, value: string | undefined): string | undefin
   return new Date(t).toISOString();
 }
 
-/** `GET /api/activity-logs/`: `{data, recordsTotal, recordsFiltered}`; a page past the end is 404. */
+/**
+ * `GET /api/activity-logs/`: `{data, recordsTotal, recordsFiltered}`; a page past the end is 404.
+ * `workspace` keeps the requests about its projects (the route has already checked the caller sees it).
+ */
 export async function listActivity(deps: AppDeps, actor: Actor, q: ActivityQuery) {
   const org = deps.db.selectFrom('request_logs').where('organization_id', '=', actor.organizationId);
   let f = org;
   if (q.user !== undefined) f = f.where('user_id', '=', q.user);
   if (q.project !== undefined) f = f.where('project_id', '=', q.project);
+  if (q.workspace !== undefined) {
+    const ws = q.workspace;
+    f = f.where('project_id', 'in', (eb) => eb.selectFrom('projects').select('projects.id').where('projects.workspace_id', '=', ws).where('projects.organization_id', '=', actor.organizationId));
+  }
   if (q.method && q.method !== 'all') f = f.where('method', '=', q.method);
   const start = isoOrRefuse('start_date', q.start_date);
   const end = isoOrRefuse('end_date', q.end_date);

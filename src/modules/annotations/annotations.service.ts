@@ -17,6 +17,7 @@ import { configOf, getProjectRow, settingsOf } from '../projects/projects.servic
 import { annotationOut } from '../tasks/tasks.mapper.js';
 import { releaseTaskLock } from '../tasks/label-stream.service.js';
 import { getTaskWithProject, refreshTaskCounters } from '../tasks/tasks.service.js';
+import { queueAnnotationExport } from '../storages/storage-export.job.js';
 
 export interface AnnotationInput {
   result?: unknown[] | undefined;
@@ -55,18 +56,18 @@ async function assertParentsOfTask(db: Db, taskId: number, input: AnnotationInpu
 
 /**
  * Creates the actor's annotation of a task; with `draft_id`, that draft (the actor's, same task)
- * is consumed. In `assigned_only` projects an Annotator annotates only tasks they may open (404).
+ * is consumed. Without `task.view_all` (Annotators) only a task they may open accepts it (else 404).
  */
 export async function createAnnotation(deps: AppDeps, actor: Actor, audit: AuditFn, taskId: number, input: AnnotationInput) {
   const { task, project } = await getTaskWithProject(deps.db, actor, taskId);
-  await assertTaskWritable(deps.db, actor, project, taskId);
+  await assertTaskWritable(deps.db, actor, taskId);
   if (input.task !== undefined && input.task !== taskId) throw invalid({ task: ['Does not match the task in the URL.'] });
   if (input.project !== undefined && input.project !== project.id) throw invalid({ project: ['Does not match the task’s project.'] });
   const result = input.result ?? [];
   assertResultValid(project, result, input.was_cancelled ?? false);
   if (input.ground_truth && !can(actor, 'annotation.change_any')) throw forbidden('Only Managers and above mark ground truth.');
   await assertParentsOfTask(deps.db, taskId, input);
-  return deps.db.transaction().execute(async (trx) => {
+  const created = await deps.db.transaction().execute(async (trx) => {
     let draftCreatedAt: string | null = null;
     if (input.draft_id) {
       const draft = await trx.selectFrom('drafts').selectAll().where('id', '=', input.draft_id).executeTakeFirst();
@@ -102,6 +103,8 @@ export async function createAnnotation(deps: AppDeps, actor: Actor, audit: Audit
     await audit(trx, { action: 'annotation.create', objectType: 'annotation', objectId: row.id, projectId: project.id, changes: { task: taskId, was_cancelled: input.was_cancelled ?? false, result_count: result.length } });
     return annotationOut(row, actor.email);
   });
+  await queueAnnotationExport(deps, project.id, created.id, 'write');
+  return created;
 }
 
 /**
@@ -150,7 +153,7 @@ export async function updateAnnotation(deps: AppDeps, actor: Actor, audit: Audit
   const wasCancelled = input.was_cancelled ?? row.was_cancelled === 1;
   if (input.result !== undefined) assertResultValid(project, input.result, wasCancelled);
   if (input.ground_truth !== undefined && !can(actor, 'annotation.change_any')) throw forbidden('Only Managers and above mark ground truth.');
-  return deps.db.transaction().execute(async (trx: Transaction<Database>) => {
+  const changed = await deps.db.transaction().execute(async (trx: Transaction<Database>) => {
     const updated = await trx
       .updateTable('annotations')
       .set({
@@ -179,6 +182,8 @@ export async function updateAnnotation(deps: AppDeps, actor: Actor, audit: Audit
     });
     return annotationOut(updated);
   });
+  await queueAnnotationExport(deps, project.id, id, 'write');
+  return changed;
 }
 
 /** Deletes an annotation: one's own, or anyone's for Managers and above. */
@@ -190,4 +195,5 @@ export async function deleteAnnotation(deps: AppDeps, actor: Actor, audit: Audit
     await refreshTaskCounters(trx, [row.task_id], settingsOf(project).maximum_annotations);
     await audit(trx, { action: 'annotation.delete', objectType: 'annotation', objectId: id, projectId: project.id, changes: { task: row.task_id, completed_by: row.completed_by_id } });
   });
+  await queueAnnotationExport(deps, project.id, id, 'delete');
 }

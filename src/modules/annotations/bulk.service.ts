@@ -3,7 +3,9 @@
  * tasks. Each is one transaction (all or nothing) with one audit event carrying the counts.
  */
 import { randomUUID } from 'node:crypto';
+import type { RawBuilder, SqlBool } from 'kysely';
 import type { AppDeps } from '../../app-deps.js';
+import { openableTaskConditions } from '../../authz/data-filters.js';
 import type { Actor } from '../../http/actor.js';
 import { invalid } from '../../http/errors.js';
 import type { AuditFn } from '../../http/route.js';
@@ -21,12 +23,18 @@ export interface PredictionItem {
   model_version?: string | undefined;
 }
 
-/** Checks that every id is a task of the project; throws 400 naming the first stranger. */
-async function assertTasksInProject(deps: AppDeps, projectId: number, ids: number[], field: string): Promise<void> {
+/**
+ * Checks that every id is a task of the project (and meets the extra conditions, e.g. that the
+ * caller may open it); throws 400 naming the first stranger, with the same words for a task that
+ * is missing and one hidden from the caller, so neither is revealed.
+ */
+async function assertTasksInProject(deps: AppDeps, projectId: number, ids: number[], field: string, conditions: RawBuilder<SqlBool>[] = []): Promise<void> {
   const unique = [...new Set(ids)];
   for (let i = 0; i < unique.length; i += BATCH) {
     const slice = unique.slice(i, i + BATCH);
-    const found = new Set((await deps.db.selectFrom('tasks').select('id').where('project_id', '=', projectId).where('id', 'in', slice).execute()).map((r) => r.id));
+    let q = deps.db.selectFrom('tasks').select('tasks.id').where('tasks.project_id', '=', projectId).where('tasks.id', 'in', slice);
+    for (const c of conditions) q = q.where(c);
+    const found = new Set((await q.execute()).map((r) => r.id));
     const missing = slice.find((id) => !found.has(id));
     if (missing !== undefined) throw invalid({ [field]: [`Task ${missing} is not in this project.`] });
   }
@@ -62,7 +70,12 @@ export interface BulkAnnotationInput {
   was_cancelled?: boolean | undefined;
 }
 
-/** `POST /api/annotations/bulk/`: the same result as the caller's annotation of many tasks. */
+/**
+ * `POST /api/annotations/bulk/`: the same result as the caller's annotation of many tasks.
+ * Without `task.view_all` (Annotators) every task must be one they may open, in both
+ * distribution modes: any other is refused with 400 naming `tasks`, worded as for a task of
+ * another project (a 400 rather than a 404: the request names many tasks, and the field says which).
+ */
 export async function bulkAnnotate(deps: AppDeps, actor: Actor, audit: AuditFn, input: BulkAnnotationInput): Promise<{ id: number }[]> {
   if (input.project === undefined) throw invalid({ project: ['This field is required.'] });
   const project = await getProjectRow(deps.db, actor, input.project);
@@ -73,7 +86,7 @@ export async function bulkAnnotate(deps: AppDeps, actor: Actor, audit: AuditFn, 
   const taskIds = [...new Set(input.tasks ?? sel?.included ?? [])].sort((a, b) => a - b);
   if (taskIds.length === 0) throw invalid({ tasks: ['Give at least one task.'] });
   if (taskIds.length > 100_000) throw invalid({ tasks: ['At most 100,000 tasks at once.'] });
-  await assertTasksInProject(deps, project.id, taskIds, 'tasks');
+  await assertTasksInProject(deps, project.id, taskIds, 'tasks', openableTaskConditions(actor));
   return deps.db.transaction().execute(async (trx) => {
     const now = new Date().toISOString();
     const out: { id: number }[] = [];

@@ -17,11 +17,11 @@ export interface DraftInput {
 
 /**
  * Saves a new draft of the actor on a task, optionally attached to an annotation of that task
- * that they may see (else 404). In `assigned_only` projects an Annotator drafts only tasks they may open.
+ * that they may see (else 404). Without `task.view_all` (Annotators) only on a task they may open (else 404).
  */
 export async function createDraft(deps: AppDeps, actor: Actor, audit: AuditFn, taskId: number, annotationId: number | null, input: DraftInput) {
   const { task, project } = await getTaskWithProject(deps.db, actor, taskId);
-  await assertTaskWritable(deps.db, actor, project, taskId);
+  await assertTaskWritable(deps.db, actor, taskId);
   if (annotationId !== null) {
     const a = await deps.db.selectFrom('annotations').select(['task_id', 'completed_by_id']).where('id', '=', annotationId).executeTakeFirst();
     if (!a || a.task_id !== taskId || !canSeeAnnotation(actor, project, a)) throw notFound('Annotation not found.');

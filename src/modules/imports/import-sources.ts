@@ -13,7 +13,7 @@ import type { AppDeps } from '../../app-deps.js';
 import { AppError, invalid } from '../../http/errors.js';
 import { outboundStream } from '../../outbound/outbound.js';
 import type { LabelConfig } from '../label-config/label-config.parser.js';
-import { detectFormat, readTasks, type ImportFileFormat, type RawTask, type TaskFileFormat } from './task-readers.js';
+import { detectFormat, readTaskBatches, type ImportFileFormat, type RawTask, type TaskFileFormat } from './task-readers.js';
 import { isForbiddenKey } from './task-shape.js';
 import type { FileUploadsTable } from '../../db/schema.js';
 import { adoptUpload, saveUpload, uploadDir, uploadUrl } from './uploads.service.js';
@@ -106,7 +106,7 @@ export async function spoolImport(deps: AppDeps, req: FastifyRequest, projectId:
 
 /** Streams a URL's body straight to a spool file (never whole in memory). */
 async function spoolUrl(deps: AppDeps, url: string): Promise<Spooled> {
-  const res = await outboundStream(url, { maxBytes: deps.config.imports.maxFileBytes });
+  const res = await outboundStream(url, { config: deps.config, field: 'url', maxBytes: deps.config.imports.maxFileBytes });
   try {
     if (res.status !== 200) throw invalid({ url: [`The URL answered HTTP ${res.status}.`] });
     const name = new URL(res.url).pathname.split('/').pop() || 'download.json';
@@ -134,19 +134,35 @@ export function mediaDataKey(config: LabelConfig, contentType: string): string {
   return object?.dataKey ?? 'image';
 }
 
-/** The tasks of all spooled inputs, one at a time, indexed across files. */
-export async function* tasksOf(deps: AppDeps, config: LabelConfig, projectId: number, spooled: Spooled[], uploadIds: Map<string, number>): AsyncGenerator<RawTask & { fileUploadId: number | null }> {
+/** A task of an import, with the upload it came from (null for a request body or a URL). */
+export type SourcedTask = RawTask & { fileUploadId: number | null };
+
+/** Bytes read from a spooled file at a time (the JSON reader hands over a chunk's tasks together). */
+const READ_CHUNK = 256 * 1024;
+
+/**
+ * The tasks of all spooled inputs, in batches (in order, never empty), indexed across files. The
+ * readers' task objects are completed in place rather than copied.
+ */
+export async function* tasksOf(deps: AppDeps, config: LabelConfig, projectId: number, spooled: Spooled[], uploadIds: Map<string, number>): AsyncGenerator<SourcedTask[]> {
   let index = 0;
   // A TXT line goes under the config's one data key when it reads exactly one.
   const textKey = config.dataKeys.length === 1 ? config.dataKeys[0]! : 'text';
   for (const s of spooled) {
     const fileUploadId = s.upload ? (uploadIds.get(s.upload.name) ?? null) : null;
     if (s.kind === 'media') {
-      yield { index: index++, data: { [mediaDataKey(config, s.upload.contentType)]: uploadUrl(projectId, s.upload.name) }, annotations: [], predictions: [], meta: {}, fileUploadId };
+      yield [{ index: index++, data: { [mediaDataKey(config, s.upload.contentType)]: uploadUrl(projectId, s.upload.name) }, annotations: [], predictions: [], meta: {}, fileUploadId }];
       continue;
     }
-    const reader = readTasks(fs.createReadStream(s.file), s.format, { maxTasks: deps.config.imports.maxTasks, maxTaskBytes: deps.config.imports.maxTaskBytes, errorKey: s.label, textKey });
-    for await (const t of reader) yield { ...t, index: index++, fileUploadId };
+    const reader = readTaskBatches(fs.createReadStream(s.file, { highWaterMark: READ_CHUNK }), s.format, { maxTasks: deps.config.imports.maxTasks, maxTaskBytes: deps.config.imports.maxTaskBytes, maxDepth: deps.config.limits.jsonMaxDepth, errorKey: s.label, textKey });
+    for await (const batch of reader) {
+      const sourced = batch as SourcedTask[];
+      for (const t of sourced) {
+        t.index = index++;
+        t.fileUploadId = fileUploadId;
+      }
+      yield sourced;
+    }
   }
 }
 
@@ -223,16 +239,18 @@ function resultFromField(config: LabelConfig, field: string, value: unknown): un
  * `?preannotated_from_fields=`). The fields stay in the task data, as in Label Studio; a task
  * without one of them is refused, a null value adds no prediction.
  */
-export async function* withPreannotations<T extends RawTask>(config: LabelConfig, fields: string[], tasks: AsyncIterable<T>): AsyncGenerator<T> {
-  for await (const t of tasks) {
-    const predictions = [...t.predictions];
-    for (const field of fields) {
-      if (!Object.hasOwn(t.data, field)) throw preannotationProblem(field, `task ${t.index + 1} has no such data field.`);
-      const value = t.data[field];
-      if (value === null || value === undefined) continue;
-      predictions.push({ result: resultFromField(config, field, value), score: 1, model_version: 'preannotated' });
-    }
-    yield { ...t, predictions };
+export async function* withPreannotations<T extends RawTask>(config: LabelConfig, fields: string[], batches: AsyncIterable<T[]>): AsyncGenerator<T[]> {
+  for await (const batch of batches) {
+    yield batch.map((t) => {
+      const predictions = [...t.predictions];
+      for (const field of fields) {
+        if (!Object.hasOwn(t.data, field)) throw preannotationProblem(field, `task ${t.index + 1} has no such data field.`);
+        const value = t.data[field];
+        if (value === null || value === undefined) continue;
+        predictions.push({ result: resultFromField(config, field, value), score: 1, model_version: 'preannotated' });
+      }
+      return { ...t, predictions };
+    });
   }
 }
 

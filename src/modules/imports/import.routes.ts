@@ -5,6 +5,7 @@ import type { AppDeps } from '../../app-deps.js';
 import type { Actor } from '../../http/actor.js';
 import { ErrorResponse, Id, IdParams, NoContent } from '../../http/common-schemas.js';
 import { defineRoute, type AuditFn } from '../../http/route.js';
+import { userContentHeaders } from '../../http/user-content.js';
 import { configOf, getProjectRow } from '../projects/projects.service.js';
 import { TaskResponse } from '../tasks/tasks.schemas.js';
 import { getTaskDetail } from '../tasks/tasks.service.js';
@@ -46,12 +47,14 @@ interface RunOptions {
 }
 
 /** Reads every task of the inputs without storing any: the count and data columns found. */
-async function surveyTasks(tasks: AsyncIterable<RawTask>): Promise<{ taskCount: number; dataColumns: string[] }> {
+async function surveyTasks(batches: AsyncIterable<RawTask[]>): Promise<{ taskCount: number; dataColumns: string[] }> {
   const columns = new Set<string>();
   let taskCount = 0;
-  for await (const t of tasks) {
-    taskCount++;
-    for (const k of Object.keys(t.data)) columns.add(k);
+  for await (const batch of batches) {
+    for (const t of batch) {
+      taskCount++;
+      for (const k of Object.keys(t.data)) columns.add(k);
+    }
   }
   return { taskCount, dataColumns: [...columns] };
 }
@@ -168,7 +171,7 @@ export const importRoutes = [
   defineRoute({
     method: 'GET',
     url: '/data/upload/:project/:file',
-    summary: 'An uploaded file, to members of its project’s organization only',
+    summary: 'An uploaded file, to those who work in its project (Annotators: only the files of tasks they may open)',
     tags: ['Import'],
     access: 'project.view',
     scope: { project: { param: 'project' } },
@@ -178,13 +181,9 @@ export const importRoutes = [
     },
     audit: null,
     handler: async ({ deps, actor, params, reply }) => {
-      const { stream, row, attachment } = await openUpload(deps, actor, params.project, params.file);
-      void reply
-        .header('content-type', row.content_type || 'application/octet-stream')
-        .header('x-content-type-options', 'nosniff')
-        .header('content-security-policy', "sandbox; default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'")
-        .header('cache-control', 'private, max-age=3600');
-      if (attachment) void reply.header('content-disposition', `attachment; filename="${row.file}"`);
+      const { stream, row } = await openUpload(deps, actor, params.project, params.file);
+      // Type from the extension allowlist (never the uploader's claim); active types download only.
+      void reply.headers(userContentHeaders(row.file)).header('cache-control', 'private, max-age=3600');
       return reply.send(stream);
     },
   }),

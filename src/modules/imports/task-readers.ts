@@ -12,7 +12,7 @@
  * Keys `__proto__`, `constructor` and `prototype` are refused anywhere (see FORBIDDEN_KEYS).
  */
 import { readDelimitedTasks } from './csv-task-reader.js';
-import { readJsonTasks } from './json-task-reader.js';
+import { readJsonTaskBatches } from './json-task-reader.js';
 import { readJsonlTasks, readTxtTasks } from './line-task-reader.js';
 import { type RawTask, type ReadContext, importError, isForbiddenKey } from './task-shape.js';
 
@@ -35,6 +35,8 @@ export interface ReadTasksOptions {
   textKey?: string;
   /** The key errors are reported under: the uploaded file's name, or `tasks` when unset. */
   errorKey?: string;
+  /** Deepest nesting of objects/arrays in one task (the server passes JSON_MAX_DEPTH; 64 when unset). */
+  maxDepth?: number;
 }
 
 const TASK_EXTENSIONS: Readonly<Record<string, TaskFileFormat>> = {
@@ -120,38 +122,60 @@ function contextOf(opts: ReadTasksOptions): ReadContext {
   for (const name of ['maxTasks', 'maxTaskBytes'] as const) {
     if (!Number.isSafeInteger(opts[name]) || opts[name] < 1) throw new TypeError(`readTasks: ${name} must be a positive integer`);
   }
-  return { maxTasks: opts.maxTasks, maxTaskBytes: opts.maxTaskBytes, errorKey: opts.errorKey ?? 'tasks' };
+  return { maxTasks: opts.maxTasks, maxTaskBytes: opts.maxTaskBytes, errorKey: opts.errorKey ?? 'tasks', ...(opts.maxDepth !== undefined && { maxDepth: opts.maxDepth }) };
+}
+
+/**
+ * The tasks of a per-task reader (JSONL, CSV, TSV, TXT) as batches of one: collecting more would
+ * read ahead of the consumer, and those readers' limits and laziness are per task.
+ */
+async function* single(tasks: AsyncIterable<RawTask>): AsyncGenerator<RawTask[]> {
+  for await (const t of tasks) yield [t];
 }
 
 /**
  * Reads tasks from a byte stream (a Node stream or any async iterable of Buffers or strings) and
- * yields them one at a time, normalised to RawTask; nothing is read before the first pull, and
- * stopping early stops reading. Throws a 400 for bad input (see the module comment).
+ * yields them in batches (in order, never an empty one), normalised to RawTask; nothing is read
+ * before the first pull, and stopping early stops reading. Memory stays flat: a batch holds the
+ * tasks completed by one chunk of input (JSON), or one task (the other formats). Throws a 400 for
+ * bad input (see the module comment).
  */
-export async function* readTasks(
+export async function* readTaskBatches(
   source: AsyncIterable<Buffer | string> | NodeJS.ReadableStream,
   format: TaskFileFormat,
   opts: ReadTasksOptions,
-): AsyncGenerator<RawTask> {
+): AsyncGenerator<RawTask[]> {
   const ctx = contextOf(opts);
   const bytes = bytesOf(source as AsyncIterable<Buffer | Uint8Array | string>);
   switch (format) {
     case 'json':
-      return yield* readJsonTasks(bytes, ctx);
+      return yield* readJsonTaskBatches(bytes, ctx);
     case 'jsonl':
-      return yield* readJsonlTasks(bytes, ctx);
+      return yield* single(readJsonlTasks(bytes, ctx));
     case 'csv':
-      return yield* readDelimitedTasks(bytes, ',', ctx);
+      return yield* single(readDelimitedTasks(bytes, ',', ctx));
     case 'tsv':
-      return yield* readDelimitedTasks(bytes, '\t', ctx);
+      return yield* single(readDelimitedTasks(bytes, '\t', ctx));
     case 'txt': {
       const textKey = opts.textKey ?? 'text';
       if (isForbiddenKey(textKey)) throw importError(ctx, `the data key "${textKey}" is not allowed`);
-      return yield* readTxtTasks(bytes, ctx, textKey);
+      return yield* single(readTxtTasks(bytes, ctx, textKey));
     }
     default: {
       const unknown: never = format;
       throw new TypeError(`readTasks: unknown format ${String(unknown)}`);
     }
   }
+}
+
+/**
+ * Reads tasks from a byte stream like readTaskBatches, yielding them one at a time. Throws a 400
+ * for bad input (see the module comment).
+ */
+export async function* readTasks(
+  source: AsyncIterable<Buffer | string> | NodeJS.ReadableStream,
+  format: TaskFileFormat,
+  opts: ReadTasksOptions,
+): AsyncGenerator<RawTask> {
+  for await (const batch of readTaskBatches(source, format, opts)) yield* batch;
 }

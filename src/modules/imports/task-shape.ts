@@ -20,6 +20,8 @@ export interface RawTask {
 export interface ReadContext {
   maxTasks: number;
   maxTaskBytes: number;
+  /** Deepest nesting of objects/arrays one task may have (JSON_MAX_DEPTH; 64 when not given). */
+  maxDepth?: number;
   /** The key errors are reported under (an uploaded file's name, or `tasks`). */
   errorKey: string;
 }
@@ -79,13 +81,33 @@ function listOrEmpty(ctx: ReadContext, at: string, task: Record<string, unknown>
 }
 
 /**
+ * True when objects/arrays nest deeper than `max` (the value itself is level 1). Iterative, so a
+ * hostile task is refused before recursive code (serializer, database JSON functions) walks it.
+ */
+function nestedDeeperThan(root: object, max: number): boolean {
+  const stack: [unknown, number][] = [[root, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (depth > max) return true;
+    for (const child of Object.values(v as object)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+/**
  * Turns one parsed value into a RawTask, or throws a 400 naming `at`. A flat object becomes
  * `{data: object}`; in Label Studio's format, `data` and `meta` must be objects and
  * `annotations`/`predictions` lists (the pre-1.0 name `completions` is read as `annotations`).
  * Other top-level keys (`id`, `created_at`, … from an export) are ignored: ids are ours to assign.
  */
-export function toRawTask(value: unknown, index: number, at: string, ctx: ReadContext): RawTask {
+export function toRawTask(value: unknown, index: number, at: string, ctx: ReadContext, depth?: number): RawTask {
   if (!isJsonObject(value)) throw importError(ctx, `${at}: must be an object, not ${kindOf(value)}`);
+  const maxDepth = ctx.maxDepth ?? 64;
+  // `depth`: the reader already knows the value's nesting (the JSON splitter counts brackets), so
+  // the walk runs only when it is unknown or too deep (the walk then names the problem).
+  if ((depth === undefined || depth > maxDepth) && nestedDeeperThan(value, maxDepth)) throw importError(ctx, `${at}: nests objects or arrays deeper than ${maxDepth} levels`);
   if (!Object.hasOwn(value, 'data')) return { index, data: value, annotations: [], predictions: [], meta: {} };
   const data = own(value, 'data');
   const meta = own(value, 'meta');

@@ -1,6 +1,7 @@
 /**
  * Uploaded files kept for a project (media that became tasks), stored under the data folder and
- * served back only to members of the project's organization, through `/data/upload/…`.
+ * served back, through `/data/upload/…`, to those who work in the project (Annotators: only the
+ * files of tasks they may open).
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -8,6 +9,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Transaction } from 'kysely';
 import type { AppDeps } from '../../app-deps.js';
+import { canOpenUpload } from '../../authz/data-filters.js';
 import type { Database } from '../../db/schema.js';
 import type { Actor } from '../../http/actor.js';
 import { AppError, invalid, notFound } from '../../http/errors.js';
@@ -87,13 +89,17 @@ export const uploadUrl = (projectId: number, name: string) => `/data/upload/${pr
 /** Types that a browser could run as a document in our origin: always downloaded, never rendered inline. */
 const ACTIVE_TYPES = /^(text\/html|application\/xhtml\+xml|image\/svg\+xml|text\/xml|application\/xml)/i;
 
-/** Opens an uploaded file for a member of the project's organization; else not found. */
+/**
+ * Opens an uploaded file for someone who works in the project and, without `task.view_all`
+ * (Annotators), only when a task they may open uses it (`canOpenUpload`); else not found.
+ */
 export async function openUpload(deps: AppDeps, actor: Actor, projectId: number, name: string) {
   await getProjectRow(deps.db, actor, projectId).catch(() => {
     throw notFound('File not found.');
   });
   const row = await deps.db.selectFrom('file_uploads').selectAll().where('project_id', '=', projectId).where('file', '=', name).executeTakeFirst();
   if (!row || name !== path.basename(name)) throw notFound('File not found.');
+  if (!(await canOpenUpload(deps.db, actor, row, uploadUrl(projectId, row.file)))) throw notFound('File not found.');
   const file = path.join(uploadDir(deps, projectId), row.file);
   if (!fs.existsSync(file)) throw notFound('File not found.');
   return { stream: fs.createReadStream(file), row, attachment: ACTIVE_TYPES.test(row.content_type) };

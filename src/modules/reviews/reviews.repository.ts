@@ -1,5 +1,5 @@
 /** Queries over `annotation_reviews`. Nothing here decides access. */
-import type { Transaction } from 'kysely';
+import type { RawBuilder, SqlBool, Transaction } from 'kysely';
 import type { Db } from '../../db/database.js';
 import type { AnnotationReviewRow, Database } from '../../db/schema.js';
 import type { Actor } from '../../http/actor.js';
@@ -50,13 +50,22 @@ export async function touchTask(trx: Conn, taskId: number, now: string): Promise
 /** Orderings the list accepts. */
 export const REVIEW_ORDERINGS = ['id', 'created_at', 'updated_at'] as const;
 
-/** Reviews by annotation and/or project; without a project, only those of projects the actor sees. */
+/**
+ * Reviews by annotation and/or project, narrowed by the caller's extra conditions; without a
+ * project, only those of projects the actor sees.
+ */
 export async function listReviewRows(
   db: Db,
   actor: Actor,
-  f: { annotationId?: number | undefined; projectId?: number | undefined; order: { column: (typeof REVIEW_ORDERINGS)[number]; desc: boolean } },
+  f: {
+    annotationId?: number | undefined;
+    projectId?: number | undefined;
+    conditions?: RawBuilder<SqlBool>[] | undefined;
+    order: { column: (typeof REVIEW_ORDERINGS)[number]; desc: boolean };
+  },
 ): Promise<AnnotationReviewRow[]> {
   let q = db.selectFrom('annotation_reviews').selectAll();
+  for (const c of f.conditions ?? []) q = q.where(c);
   if (f.annotationId !== undefined) q = q.where('annotation_id', '=', f.annotationId);
   q = f.projectId !== undefined ? q.where('project_id', '=', f.projectId) : q.where('project_id', 'in', visibleProjectIds(db, actor));
   const dir = f.order.desc ? 'desc' : 'asc';

@@ -11,9 +11,9 @@ export const reviewsRoutes = [
   defineRoute({
     method: 'GET',
     url: '/api/annotation-reviews',
-    summary: 'Reviews of an annotation (?annotation=) or of a project (?annotation__task__project=), a plain list',
+    summary: 'Reviews of an annotation (?annotation=) or of a project (?annotation__task__project=), a plain list (Annotators: of their own annotations)',
     tags: ['Annotation Reviews'],
-    access: 'annotation.review',
+    access: 'project.view',
     scope: { annotation: { query: 'annotation' }, optional: true },
     schema: { querystring: ReviewListQuery, response: { 200: Type.Array(ReviewResponse), ...Refused } },
     audit: null,
@@ -33,13 +33,13 @@ export const reviewsRoutes = [
   defineRoute({
     method: 'GET',
     url: '/api/annotation-reviews/:id',
-    summary: 'One review',
+    summary: 'One review (Annotators: a review of their own annotation)',
     tags: ['Annotation Reviews'],
-    access: 'annotation.review',
+    access: 'project.view',
     scope: { review: { param: 'id' } },
     schema: { params: IdParams, response: { 200: ReviewResponse, 403: ErrorResponse, 404: ErrorResponse } },
     audit: null,
-    handler: async ({ deps, params }) => getReview(deps.db, params.id),
+    handler: async ({ deps, actor, params }) => getReview(deps.db, actor, params.id),
   }),
   defineRoute({
     method: 'PATCH',

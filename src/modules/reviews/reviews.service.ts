@@ -13,8 +13,11 @@
  * - `accepted` is required on create (Label Studio silently defaults it to a rejection).
  * - A comment is optional, also when rejecting (Label Studio's default).
  * - Only a review's author, or holders of `annotation.change_any`, change or delete it (403).
+ * - Annotators (without `task.view_all`) read the reviews of their own annotations, to see why
+ *   one was rejected (`project.view` on the two GET routes, narrowed by `data-filters.ts`).
  */
 import type { AppDeps } from '../../app-deps.js';
+import { canReadReviewsOf, readableReviewConditions } from '../../authz/data-filters.js';
 import { can } from '../../authz/permissions.js';
 import type { Db } from '../../db/database.js';
 import type { AnnotationReviewRow, ProjectRow } from '../../db/schema.js';
@@ -80,10 +83,15 @@ export async function createReview(deps: AppDeps, actor: Actor, audit: AuditFn, 
   });
 }
 
-/** One review (the route resolved its visibility). */
-export async function getReview(db: Db, id: number) {
+/**
+ * One review (the route resolved its project's visibility); without `task.view_all` only a review
+ * of the actor's own annotation (`canReadReviewsOf`), else "not found".
+ */
+export async function getReview(db: Db, actor: Actor, id: number) {
   const row = await findReview(db, id);
   if (!row) throw notFound('Review not found.');
+  const annotation = await db.selectFrom('annotations').select('completed_by_id').where('id', '=', row.annotation_id).executeTakeFirst();
+  if (!annotation || !canReadReviewsOf(actor, annotation)) throw notFound('Review not found.');
   return reviewOut(row);
 }
 
@@ -136,12 +144,18 @@ function parseReviewOrdering(text: string | undefined) {
 
 /**
  * Reviews, as a plain array (Label Studio's list is not paged): of one annotation (the route
- * resolved it), of one project (it must be visible: else 404), or of every project the actor sees.
+ * resolved its project), of one project (it must be visible: else 404), or of every project the
+ * actor sees. Without `task.view_all` only reviews of the actor's own annotations: naming another's
+ * annotation is "not found" (as `GET /api/annotations/{id}` answers for it).
  */
 export async function listReviews(db: Db, actor: Actor, q: { annotation?: number | undefined; annotation__task__project?: number | undefined; ordering?: string | undefined }) {
   const order = parseReviewOrdering(q.ordering);
+  if (q.annotation !== undefined) {
+    const annotation = await db.selectFrom('annotations').select('completed_by_id').where('id', '=', q.annotation).executeTakeFirst();
+    if (!annotation || !canReadReviewsOf(actor, annotation)) throw notFound('Annotation not found.');
+  }
   let project: ProjectRow | undefined;
   if (q.annotation__task__project !== undefined) project = await getProjectRow(db, actor, q.annotation__task__project);
-  const rows = await listReviewRows(db, actor, { annotationId: q.annotation, projectId: project?.id, order });
+  const rows = await listReviewRows(db, actor, { annotationId: q.annotation, projectId: project?.id, order, conditions: readableReviewConditions(actor) });
   return rows.map(reviewOut);
 }

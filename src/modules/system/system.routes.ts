@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { sql } from 'kysely';
 import { AppError } from '../../http/errors.js';
 import { defineRoute } from '../../http/route.js';
+import { isRedisReady } from '../../redis/redis.js';
 
 const Health = Type.Object({ status: Type.String() }, { additionalProperties: false });
 
@@ -10,7 +11,7 @@ export const systemRoutes = [
   defineRoute({
     method: 'GET',
     url: '/health',
-    summary: 'Health check: 200 once the database answers and migrations are applied',
+    summary: 'Health check: 200 once the database (and Redis, when REDIS_URL is set) answers',
     tags: ['System'],
     access: { public: 'load balancers and the Label Studio SDK check_connection() call it unauthenticated' },
     schema: { response: { 200: Health, 503: Health } },
@@ -18,6 +19,7 @@ export const systemRoutes = [
     handler: async ({ deps, reply }) => {
       try {
         await sql`select 1`.execute(deps.db);
+        if (deps.redis && !(await isRedisReady(deps.redis))) return reply.code(503).send({ status: 'DOWN' });
         return { status: 'UP' };
       } catch {
         return reply.code(503).send({ status: 'DOWN' });

@@ -1,5 +1,6 @@
 /** Rows → Label Studio's response shapes for tasks, annotations, predictions and drafts. */
 import { fromJson, type AnnotationRow, type DraftRow, type PredictionRow, type TaskRow } from '../../db/schema.js';
+import { withResolvedUris } from '../storages/storage-uris.js';
 
 /** "5 minutes", "2 hours": the age Label Studio shows as `created_ago`. */
 export function agoText(iso: string, now = Date.now()): string {
@@ -64,12 +65,12 @@ export const draftOut = (d: DraftRow) => ({
   updated_at: d.updated_at,
 });
 
-/** A task row in Label Studio's response shape (without annotations). */
+/** A task row in Label Studio's response shape (without annotations); storage URIs in its data become resolve URLs. */
 export const taskOut = (t: TaskRow) => ({
   id: t.id,
   project: t.project_id,
   inner_id: t.inner_id,
-  data: fromJson<Record<string, unknown>>(t.data),
+  data: withResolvedUris(t.id, fromJson<Record<string, unknown>>(t.data)),
   meta: fromJson<Record<string, unknown>>(t.meta),
   is_labeled: t.is_labeled === 1,
   overlap: 1,

@@ -1,0 +1,106 @@
+/**
+ * From a storage row (or a request's fields) to a working adapter: opens the sealed credentials,
+ * applies the server's rules (SSRF policy on custom endpoints, trusted CAs, local-files switch)
+ * and turns adapter failures into 400s naming the field at fault.
+ */
+import dns from 'node:dns';
+import type net from 'node:net';
+import type { AppDeps } from '../../app-deps.js';
+import { fromJson, type StorageRow } from '../../db/schema.js';
+import { invalid, type AppError } from '../../http/errors.js';
+import { createAddressPolicy, parseIpLiteral } from '../../outbound/address-policy.js';
+import { CredentialsUnreadable, openCredentials } from '../../security/credentials-cipher.js';
+import { StorageError, type StorageAdapter } from '../../storage/storage-adapter.js';
+import { createAdapter, type AdapterEnv } from '../../storage/storage-registry.js';
+import { specOf, type StorageKind } from './storage-types.js';
+import { tableOf } from './storages.repository.js';
+
+/** The settings of a row, parsed. */
+export const settingsOfRow = (row: StorageRow) => fromJson<Record<string, unknown>>(row.settings);
+
+/** The opened credentials of a row ({} when none); a 400 naming `credentials` when they cannot be opened. */
+export function credentialsOfRow(deps: AppDeps, kind: StorageKind, row: Pick<StorageRow, 'credentials'>): Record<string, string> {
+  if (row.credentials === null) return {};
+  try {
+    return openCredentials(deps.secrets, tableOf(kind), row.credentials);
+  } catch (err) {
+    if (err instanceof CredentialsUnreadable) throw invalid({ credentials: [err.message] });
+    throw err;
+  }
+}
+
+/** A StorageError as a 400 naming its field (the type's endpoint field for `s3_endpoint`-like faults). */
+export function storageProblem(err: unknown, endpointField: string | null): AppError {
+  if (!(err instanceof StorageError)) throw err;
+  const field = err.field === 's3_endpoint' && endpointField !== null ? endpointField : (err.field ?? 'storage');
+  return invalid({ [field]: [err.message] }, 'Storage validation error');
+}
+
+/** Resolves host names with the outbound address policy applied to every answer (SSRF), for the SDK's agents. */
+function policyLookup(deps: AppDeps): net.LookupFunction {
+  const policy = createAddressPolicy(deps.config.outbound);
+  return ((hostname: string, options: dns.LookupOptions, callback: (...args: unknown[]) => void) => {
+    dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
+      if (err) return callback(err);
+      for (const a of addresses) {
+        const why = policy(a.address, hostname);
+        if (why) return callback(Object.assign(new Error(`Refused to connect to ${hostname}: ${why}`), { code: 'EREFUSED' }));
+      }
+      if (options.all) return callback(null, addresses);
+      return callback(null, addresses[0]!.address, addresses[0]!.family);
+    });
+  }) as unknown as net.LookupFunction;
+}
+
+/**
+ * Checks a custom endpoint URL: http(s), no credentials in it, and every address its host has
+ * allowed by the SSRF rules (SSRF_ALLOWED_HOSTS to reach a private store). A 400 naming `field`.
+ * With `resolve` false only an IP-literal host is checked (no DNS: used on every adapter creation).
+ */
+export async function checkEndpoint(deps: AppDeps, field: string, value: string, resolve = true): Promise<void> {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw invalid({ [field]: ['Enter a valid URL (http:// or https://).'] });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid({ [field]: ['Only http:// and https:// endpoints are accepted.'] });
+  if (url.username !== '' || url.password !== '') throw invalid({ [field]: ['Put credentials in their own fields, not in the URL.'] });
+  const policy = createAddressPolicy(deps.config.outbound);
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const literal = parseIpLiteral(host);
+  if (literal === null && !resolve) return;
+  const addresses = literal !== null ? [literal] : (await dns.promises.lookup(host, { all: true }).catch(() => [])).map((a) => a.address);
+  if (addresses.length === 0) throw invalid({ [field]: [`Cannot resolve ${url.hostname}.`] });
+  for (const a of addresses) {
+    const why = policy(a, host);
+    if (why) throw invalid({ [field]: [`Refused by the server's SSRF rules: ${why} (an administrator may allow it with SSRF_ALLOWED_HOSTS).`] });
+  }
+}
+
+/** The server-wide facts adapters need. */
+export function adapterEnv(deps: AppDeps): AdapterEnv {
+  const t = deps.config.trust;
+  const ca = t.awsCaBundle ? [...t.awsCaBundle.certs, ...t.customCas] : (t.ca ?? null);
+  return { localFiles: deps.config.localFiles, ca, lookup: policyLookup(deps) };
+}
+
+/**
+ * An adapter for settings and credentials of a type; a 400 naming the field for a refused
+ * configuration (local files disabled, path outside the root, endpoint refused).
+ */
+export async function openAdapter(deps: AppDeps, type: string, settings: Record<string, unknown>, credentials: Record<string, string>, opts: { resolveEndpoint: boolean }): Promise<StorageAdapter> {
+  const spec = specOf(type);
+  const endpoint = spec.endpointField ? settings[spec.endpointField] : undefined;
+  if (typeof endpoint === 'string' && endpoint.trim() !== '') await checkEndpoint(deps, spec.endpointField!, endpoint.trim(), opts.resolveEndpoint);
+  try {
+    return createAdapter(type, settings, credentials, adapterEnv(deps));
+  } catch (err) {
+    throw storageProblem(err, spec.endpointField);
+  }
+}
+
+/** The adapter of a saved storage. */
+export async function adapterOfRow(deps: AppDeps, kind: StorageKind, row: StorageRow): Promise<StorageAdapter> {
+  return openAdapter(deps, row.type, settingsOfRow(row), credentialsOfRow(deps, kind, row), { resolveEndpoint: false });
+}

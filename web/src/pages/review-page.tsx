@@ -1,0 +1,193 @@
+/**
+ * The review stream of a project: the annotations nobody has reviewed yet, one at a time in the
+ * Label Studio editor, with Accept / Reject and a comment for the annotator
+ * (POST /api/annotation-reviews). Reviewers and above only (annotation.review).
+ */
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { api, ApiError } from '../api/client';
+import type { Annotation, Project, Review, Task, TaskList } from '../api/types';
+import { Link } from '../app/router';
+import { useSession } from '../app/session';
+import { useApi } from '../app/use-api';
+import { Shell } from '../components/shell';
+import { ago, Empty, ErrorAlert, Loading } from '../components/ui';
+import { loadEditor, unloadEditorStyles, type EditorInstance } from '../editor/label-studio';
+
+/** The first tasks with annotations, with their annotations. */
+const BATCH = 50;
+
+interface Item {
+  task: Task;
+  annotation: Annotation;
+}
+
+/** Tasks with at least one annotation, then each with its annotations. */
+async function loadItems(projectId: number): Promise<Item[]> {
+  const query = JSON.stringify({ filters: { conjunction: 'and', items: [{ filter: 'filter:tasks:total_annotations', operator: 'greater', type: 'Number', value: 0 }] }, ordering: ['tasks:id'] });
+  let list: TaskList;
+  try {
+    list = await api<TaskList>('GET', `/api/tasks?project=${projectId}&page_size=${BATCH}&query=${encodeURIComponent(query)}`);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) return []; // no page 1: nothing annotated yet
+    throw e;
+  }
+  const full = await Promise.all(list.tasks.map((t) => api<Task>('GET', `/api/tasks/${t.id}`)));
+  return full.flatMap((task) => (task.annotations ?? []).filter((a) => !a.was_cancelled).map((annotation) => ({ task, annotation })));
+}
+
+/** /projects/:id/review. */
+export function ReviewPage({ id }: { id: number }) {
+  const { user, can } = useSession();
+  const mayReview = can('annotation.review');
+  const project = useApi(`project-${id}`, () => api<Project>('GET', `/api/projects/${id}`));
+  const items = useApi(mayReview ? `review-items-${id}` : null, () => loadItems(id));
+  const reviews = useApi(mayReview ? `reviews-${id}` : null, () => api<Review[]>('GET', `/api/annotation-reviews?annotation__task__project=${id}`));
+  const [showAll, setShowAll] = useState(false);
+  const [current, setCurrent] = useState<number | null>(null);
+  const [comment, setComment] = useState('');
+  const [error, setError] = useState<ApiError | Error>();
+  const [busy, setBusy] = useState(false);
+  const [decided, setDecided] = useState(0);
+  const host = useRef<HTMLDivElement>(null);
+
+  const verdicts = useMemo(() => new Map((reviews.data ?? []).map((r) => [r.annotation, r])), [reviews.data]);
+  // Not one's own work: the server refuses reviewing it.
+  const all = (items.data ?? []).filter((i) => i.annotation.completed_by !== user?.id);
+  const queue = showAll ? all : all.filter((i) => !verdicts.has(i.annotation.id));
+  const selected = queue.find((i) => i.annotation.id === current) ?? queue[0];
+
+  const p = project.data;
+  useEffect(() => () => unloadEditorStyles(), []);
+  useEffect(() => {
+    const root = host.current;
+    if (!root || !selected || !p || !user) return;
+    let instance: EditorInstance | undefined;
+    let cancelled = false;
+    loadEditor()
+      .then((LabelStudio) => {
+        if (cancelled) return;
+        const el = document.createElement('div');
+        root.replaceChildren(el);
+        const a = selected.annotation;
+        instance = new LabelStudio(el, {
+          config: p.label_config,
+          interfaces: ['panel', 'side-column', 'annotations:current'],
+          user: { pk: user.id, firstName: user.first_name, lastName: user.last_name, username: user.username, email: user.email },
+          task: { id: selected.task.id, data: selected.task.data, annotations: [{ id: String(a.id), pk: String(a.id), result: a.result, createdBy: a.created_username }], predictions: [] },
+          onLabelStudioLoad: (ls) => ls.annotationStore.selectAnnotation(String(a.id)),
+        });
+      })
+      .catch((e: Error) => setError(e));
+    return () => {
+      cancelled = true;
+      try {
+        instance?.destroy?.();
+      } catch {
+        /* already gone */
+      }
+      root.replaceChildren();
+    };
+  }, [selected?.annotation.id, p, user]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  const decide = async (accepted: boolean) => {
+    if (!selected) return;
+    setBusy(true);
+    setError(undefined);
+    try {
+      const existing = verdicts.get(selected.annotation.id);
+      const body = { accepted, comment: comment.trim() || null };
+      if (existing) await api('PATCH', `/api/annotation-reviews/${existing.id}`, body);
+      else await api('POST', '/api/annotation-reviews', { annotation: selected.annotation.id, ...body });
+      setComment('');
+      setDecided((n) => n + 1);
+      setCurrent(null);
+      reviews.reload();
+    } catch (e) {
+      setError(e as Error);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const crumbs = [{ label: 'Projects', to: '/projects' }, { label: p?.title ?? `Project ${id}`, to: `/projects/${id}/data` }, { label: 'Review' }];
+  if (!mayReview) {
+    return (
+      <Shell crumbs={crumbs}>
+        <div className="card">
+          <Empty icon="lock" title="Your role cannot review annotations">
+            <Link to={`/projects/${id}/data`} className="btn">
+              Back to the project
+            </Link>
+          </Empty>
+        </div>
+      </Shell>
+    );
+  }
+  const verdict = selected ? verdicts.get(selected.annotation.id) : undefined;
+  const loading = (items.loading && !items.data) || (reviews.loading && !reviews.data);
+  return (
+    <Shell wide crumbs={crumbs}>
+      <div className="review-layout">
+        <aside className="review-queue" aria-label="Review queue">
+          <h2>To review · {all.filter((i) => !verdicts.has(i.annotation.id)).length}</h2>
+          <label className="check" style={{ padding: '0 16px 12px', fontSize: 'var(--fs-sm)' }}>
+            <input type="checkbox" checked={showAll} onChange={(e) => setShowAll(e.target.checked)} />
+            <span>Show reviewed too</span>
+          </label>
+          {queue.map((i) => {
+            const v = verdicts.get(i.annotation.id);
+            return (
+              <button key={i.annotation.id} className="queue-item" aria-current={selected?.annotation.id === i.annotation.id} onClick={() => setCurrent(i.annotation.id)} data-testid="review-item">
+                <div className="row" style={{ justifyContent: 'space-between' }}>
+                  <strong>Task #{i.task.id}</strong>
+                  {v && <span className={v.accepted ? 'badge badge-success' : 'badge badge-danger'}>{v.accepted ? 'Accepted' : 'Rejected'}</span>}
+                </div>
+                <div className="sub">
+                  {i.annotation.created_username || `User ${i.annotation.completed_by}`} · {i.annotation.result.length} result{i.annotation.result.length === 1 ? '' : 's'}
+                  {i.annotation.updated_at ? ` · ${ago(i.annotation.updated_at)}` : ''}
+                </div>
+              </button>
+            );
+          })}
+        </aside>
+        <section className="review-main">
+          <div className="label-bar">
+            <div className="row">
+              <strong>{p?.title ?? 'Loading…'}</strong>
+              {selected && (
+                <span className="badge badge-accent" data-testid="review-task">
+                  Task #{selected.task.id} · annotation #{selected.annotation.id}
+                </span>
+              )}
+            </div>
+            <span className="muted">{decided} reviewed this session</span>
+          </div>
+          <div style={{ padding: error || items.error || reviews.error ? '12px 24px 0' : 0 }}>
+            <ErrorAlert error={error ?? items.error ?? reviews.error ?? project.error} />
+          </div>
+          {loading && <Loading label="Finding annotations to review…" />}
+          {!loading && !selected && (
+            <Empty icon="check" title="Nothing to review">
+              <p>Every annotation of this project has been reviewed. New ones appear here as annotators submit them.</p>
+            </Empty>
+          )}
+          <div className="label-editor" ref={host} data-testid="review-editor" hidden={!selected} />
+          {selected && (
+            <div className="review-actions">
+              <div className="field">
+                <label htmlFor="review-comment">Comment for the annotator</label>
+                <input id="review-comment" className="input" value={comment} onChange={(e) => setComment(e.target.value)} placeholder={verdict?.comment ?? 'Optional: what to fix, or what was good'} maxLength={10_000} />
+              </div>
+              <button className="btn btn-lg" style={{ color: 'var(--c-danger)' }} disabled={busy} onClick={() => void decide(false)}>
+                Reject
+              </button>
+              <button className="btn btn-lg btn-primary" style={{ background: 'var(--c-success)', borderColor: 'var(--c-success)' }} disabled={busy} onClick={() => void decide(true)}>
+                Accept
+              </button>
+            </div>
+          )}
+        </section>
+      </div>
+    </Shell>
+  );
+}

@@ -28,6 +28,8 @@ export interface AuditSource {
   ip: string;
   userAgent: string;
   requestId: string;
+  /** Told the id of each event recorded for this source (the request log keeps a request's range). */
+  onRecorded?: (eventId: number) => void;
 }
 
 /** What happened. `changes` is `{field: {before, after}}` or details; secret fields are masked. */
@@ -99,7 +101,7 @@ export function hashEvent(key: Buffer | KeyObject, e: HashedFields): string {
 /** Column order of the recorder's one INSERT (the hashed fields, then the hash). */
 const COLUMNS = ['prev_hash', 'created_at', 'organization_id', 'actor_user_id', 'actor_email', 'auth_method', 'ip', 'user_agent', 'request_id', 'action', 'object_type', 'object_id', 'project_id', 'changes', 'hash'] as const;
 const INSERT_SQLITE = `insert into audit_events (${COLUMNS.join(', ')}) values (${COLUMNS.map(() => '?').join(', ')})`;
-const INSERT_PG = `insert into audit_events (${COLUMNS.join(', ')}) values (${COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`;
+const INSERT_PG = `insert into audit_events (${COLUMNS.join(', ')}) values (${COLUMNS.map((_, i) => `$${i + 1}`).join(', ')}) returning id`;
 const LAST_HASH = 'select hash from audit_events order by id desc limit 1';
 
 /**
@@ -116,7 +118,7 @@ async function lastHash(trx: Transaction<Database>): Promise<string> {
   return r.rows[0]?.hash ?? GENESIS_HASH;
 }
 
-async function appendInTransaction(trx: Transaction<Database>, secrets: Secrets, source: AuditSource, d: AuditDetails): Promise<void> {
+async function appendInTransaction(trx: Transaction<Database>, secrets: Secrets, source: AuditSource, d: AuditDetails): Promise<number> {
   const adapter = trx.getExecutor().adapter;
   const insert = adapter instanceof PostgresAdapter ? INSERT_PG : INSERT_SQLITE;
   let head = heads.get(adapter);
@@ -142,10 +144,12 @@ async function appendInTransaction(trx: Transaction<Database>, secrets: Secrets,
   // SQLite write lock, or the advisory lock the PostgreSQL trigger took), so the re-read is final.
   for (let attempt = 0; attempt < 3; attempt++) {
     row.hash = hashEvent(chainKey(secrets), row);
-    const r = await trx.executeQuery(CompiledQuery.raw(insert, COLUMNS.map((c) => row[c])));
+    const r = await trx.executeQuery<{ id: number | string }>(CompiledQuery.raw(insert, COLUMNS.map((c) => row[c])));
     if (r.numAffectedRows === 1n) {
       head.hash = row.hash;
-      return;
+      const id = Number(r.rows[0]?.id ?? r.insertId);
+      source.onRecorded?.(id);
+      return id;
     }
     row.prev_hash = await lastHash(trx);
   }
@@ -157,12 +161,9 @@ async function appendInTransaction(trx: Transaction<Database>, secrets: Secrets,
  * Appends one event. Pass the transaction of the change it records; given the plain database
  * handle (events that record no change, such as a failed login) it opens its own.
  */
-export async function recordAuditEvent(db: Db | Transaction<Database>, secrets: Secrets, source: AuditSource, details: AuditDetails): Promise<void> {
-  if (db.isTransaction) {
-    await appendInTransaction(db as Transaction<Database>, secrets, source, details);
-  } else {
-    await db.transaction().execute((trx) => appendInTransaction(trx, secrets, source, details));
-  }
+export async function recordAuditEvent(db: Db | Transaction<Database>, secrets: Secrets, source: AuditSource, details: AuditDetails): Promise<number> {
+  if (db.isTransaction) return appendInTransaction(db as Transaction<Database>, secrets, source, details);
+  return db.transaction().execute((trx) => appendInTransaction(trx, secrets, source, details));
 }
 
 /** The signed fields of a pruning checkpoint. */

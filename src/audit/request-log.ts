@@ -2,7 +2,8 @@
  * The raw request log, as Label Studio keeps it: method, URL (secrets masked), status, duration,
  * user, IP and user agent of every API request. Entries are buffered and written in batches
  * (every second, or every 200 entries) so logging never sits on a request's path; the semantic
- * audit events (recorder.ts) are the transactional record, joined to these by request id.
+ * audit events (recorder.ts) are the transactional record, found from these by the range of event
+ * ids each request wrote (and its request id within that range).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../db/database.js';
@@ -69,6 +70,8 @@ function entryOf(req: FastifyRequest, reply: FastifyReply): Insertable<RequestLo
     referer: maskUrl(String(req.headers.referer ?? '')).slice(0, 1024),
     project_id: project === undefined ? null : Number(project),
     request_id: String(req.id),
+    first_event_id: req.auditRange?.first ?? null,
+    last_event_id: req.auditRange?.last ?? null,
   };
 }
 

@@ -255,6 +255,9 @@ export interface RequestLogsTable {
   referer: string;
   project_id: number | null;
   request_id: string;
+  /** The ids of the first and last audit events the request wrote (null: none). */
+  first_event_id: number | null;
+  last_event_id: number | null;
 }
 
 export interface UsageCountersTable {

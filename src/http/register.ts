@@ -20,6 +20,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     actor: Actor | null;
     scope: ResolvedScope | null;
+    /** The ids of the first and last audit events this request recorded (null: none yet). */
+    auditRange: { first: number; last: number } | null;
   }
 }
 
@@ -58,6 +60,10 @@ export function auditSourceOf(req: FastifyRequest, actor: Actor | null): AuditSo
     ip: req.ip,
     userAgent: String(req.headers['user-agent'] ?? ''),
     requestId: String(req.id),
+    onRecorded: (id) => {
+      const r = req.auditRange;
+      req.auditRange = r ? { first: Math.min(r.first, id), last: Math.max(r.last, id) } : { first: id, last: id };
+    },
   };
 }
 

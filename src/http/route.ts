@@ -29,8 +29,8 @@ type In<T> = T extends TSchema ? Static<T> : undefined;
 /** `{ public: "why" }` for routes open to anyone; otherwise a permission from the one table. */
 export type Access = Permission | { public: string };
 
-/** Records one of the route's declared audit actions, in the given transaction. */
-export type AuditFn = (db: Db | Transaction<Database>, details: AuditDetails) => Promise<void>;
+/** Records one of the route's declared audit actions, in the given transaction (resolves to the event id, which callers may ignore). */
+export type AuditFn = (db: Db | Transaction<Database>, details: AuditDetails) => Promise<unknown>;
 
 export interface RouteContext<S extends RouteSchemas, A extends Access> {
   params: In<S['params']>;

@@ -56,7 +56,11 @@ export async function listActivity(deps: AppDeps, actor: Actor, q: ActivityQuery
   }
   if (q.action || q.object_type) {
     f = f.where(({ exists, selectFrom }) => {
-      let sub = selectFrom('audit_events as e').select('e.id').whereRef('e.request_id', '=', 'request_logs.request_id');
+      let sub = selectFrom('audit_events as e')
+        .select('e.id')
+        .whereRef('e.id', '>=', 'request_logs.first_event_id')
+        .whereRef('e.id', '<=', 'request_logs.last_event_id')
+        .whereRef('e.request_id', '=', 'request_logs.request_id');
       if (q.action) sub = sub.where('e.action', '=', q.action);
       if (q.object_type) sub = sub.where('e.object_type', '=', q.object_type);
       return exists(sub);
@@ -67,11 +71,13 @@ export async function listActivity(deps: AppDeps, actor: Actor, q: ActivityQuery
   const w = pageWindow(q, filtered);
   const desc = (q.ordering ?? '-datetime').startsWith('-');
   const rows = await f.selectAll().orderBy('id', desc ? 'desc' : 'asc').limit(w.size).offset(w.offset).execute();
-  const events = rows.length
+  // Each request's events lie in the id range it recorded (primary-key ranges, no request_id index).
+  const ranged = rows.filter((r) => r.first_event_id !== null && r.last_event_id !== null);
+  const events = ranged.length
     ? await deps.db
         .selectFrom('audit_events')
         .select(['request_id', 'action', 'object_type', 'object_id', 'project_id', 'changes'])
-        .where('request_id', 'in', rows.map((r) => r.request_id))
+        .where((eb) => eb.or(ranged.map((r) => eb.and([eb('id', '>=', r.first_event_id!), eb('id', '<=', r.last_event_id!), eb('request_id', '=', r.request_id)]))))
         .orderBy('id')
         .execute()
     : [];

@@ -78,7 +78,8 @@ export async function buildApp(deps: AppDeps, opts: BuildOptions = {}): Promise<
   });
   registerSecurityHeaders(app);
   registerCors(app, deps.config.cors.allowedOrigins);
-  registerRateLimit(app, deps.config.limits.ratePerMinute);
+  registerRateLimit(app, deps.config.limits.ratePerMinute, deps.redis && { redis: deps.redis, prefix: deps.config.redisKeyPrefix });
+  deps.metrics?.instrument(app);
 
   // JSON bodies: prototype-poisoning safe; an empty body is an empty object (Label Studio's
   // clients POST with no body, e.g. to create a project with defaults). Routes that stream their

@@ -3,31 +3,45 @@ import fs from 'node:fs';
 import type { AppDeps } from './app-deps.js';
 import type { Config } from './config/config.js';
 import { migrateToLatest, openDatabase } from './db/database.js';
-import { createJobRunner } from './jobs/job-definitions.js';
+import { Metrics } from './http/metrics.js';
+import { createJobRunner, type ProcessRole } from './jobs/job-definitions.js';
 import { openRedis } from './redis/redis.js';
 import { loadOrCreateSecretKey, Secrets } from './security/secret-key.js';
 
 const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 export const VERSION = pkg.version;
 
+/** Options of {@link openDeps}. */
+export interface OpenOptions {
+  /** Apply pending migrations (default true; PostgreSQL serialises concurrent runs with an advisory lock). */
+  migrate?: boolean;
+  /** What this process does with jobs (default `all`: runs them); see createJobRunner. */
+  role?: ProcessRole;
+  /** Told of job queue and connection errors (default: a process warning). */
+  onJobError?: (err: unknown) => void;
+}
+
 /**
  * Creates the data folder (0700), opens the database, applies migrations, connects to Redis when
- * REDIS_URL is set and creates the job runner. `close` lets running jobs finish (aborting them
- * after 10 s), then closes Redis and the database.
+ * REDIS_URL is set, sets up metrics when METRICS_ENABLED, and creates the job runner (BullMQ
+ * with Redis, in-process without). `close` lets running jobs finish for SHUTDOWN_GRACE_SECONDS
+ * (then stops them: re-queued with Redis, failed without), then closes Redis and the database.
  */
-export async function openDeps(config: Readonly<Config>, opts: { migrate?: boolean } = {}): Promise<AppDeps & { close: () => Promise<void> }> {
+export async function openDeps(config: Readonly<Config>, opts: OpenOptions = {}): Promise<AppDeps & { close: () => Promise<void> }> {
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   fs.chmodSync(config.dataDir, 0o700);
   const secrets = new Secrets(loadOrCreateSecretKey(config.secretKey, config.dataDir));
   const { db, dialect } = openDatabase(config.database);
   if (opts.migrate !== false) await migrateToLatest(db);
-  // Redis failures (refused TLS, outage) surface through GET /health; the client reconnects.
+  // Redis failures (refused TLS, outage) surface through GET /health and /ready; the client reconnects.
   const redis = config.redis === null ? undefined : openRedis(config.redis);
   redis?.on('error', () => undefined);
-  const base = { config, db, dialect, secrets, version: VERSION, redis };
-  const jobs = createJobRunner(base);
+  const metrics = config.metrics === null ? undefined : new Metrics();
+  const base = { config, db, dialect, secrets, version: VERSION, redis, metrics };
+  const jobs = await createJobRunner(base, { role: opts.role ?? 'all', ...(metrics && { observe: metrics.observeJob }), ...(opts.onJobError && { onError: opts.onJobError }) });
+  metrics?.watchQueue(jobs);
   const close = async () => {
-    await jobs.close({ abortAfterMs: 10_000 });
+    await jobs.close({ abortAfterMs: config.shutdown.graceMs });
     redis?.disconnect();
     await db.destroy();
   };

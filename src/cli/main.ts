@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * The labelvault command: user and organization creation, migrations and audit-chain verification against the
- * configured database (same environment variables as the server).
+ * The labelvault command: the server processes (serve, worker), user and organization creation,
+ * migrations and audit-chain verification against the configured database (same environment
+ * variables as the server).
  */
 import { Command } from 'commander';
 import { recordAuditEvent, SYSTEM_SOURCE, verifyAuditChain } from '../audit/recorder.js';
@@ -11,6 +12,7 @@ import { migrateToLatest } from '../db/database.js';
 import { openDeps } from '../deps.js';
 import { AppError, invalid } from '../http/errors.js';
 import { createUserInFirstOrganization } from '../modules/auth/bootstrap.service.js';
+import { runProcess, withStartupLock } from '../processes.js';
 import { formatReport, runDoctor } from './doctor.js';
 import { createOrganizationWithOwner } from '../modules/organizations/organizations.service.js';
 import { issueApiToken } from '../modules/tokens/api-token.service.js';
@@ -18,7 +20,8 @@ import { issueApiToken } from '../modules/tokens/api-token.service.js';
 const program = new Command('labelvault').description('Labelvault administration').showHelpAfterError();
 
 async function withDeps<T>(fn: (deps: Awaited<ReturnType<typeof openDeps>>) => Promise<T>, migrate = true): Promise<T> {
-  const deps = await openDeps(loadConfig(), { migrate });
+  // Enqueue-only with Redis: an administration command never takes jobs off the shared queue.
+  const deps = await openDeps(loadConfig(), { migrate, role: 'http' });
   try {
     return await fn(deps);
   } finally {
@@ -27,11 +30,21 @@ async function withDeps<T>(fn: (deps: Awaited<ReturnType<typeof openDeps>>) => P
 }
 
 program
+  .command('serve')
+  .description('run an app node: HTTP only, jobs enqueued on Redis for the workers (needs REDIS_URL and SECRET_KEY)')
+  .action(() => runProcess('http'));
+
+program
+  .command('worker')
+  .description('run a worker: background jobs from the Redis queue, probes on HOST:PORT (needs REDIS_URL and SECRET_KEY)')
+  .action(() => runProcess('worker'));
+
+program
   .command('migrate')
-  .description('apply pending database migrations')
+  .description('apply pending database migrations (waits for a node migrating at the same time)')
   .action(() =>
     withDeps(async (deps) => {
-      const applied = await migrateToLatest(deps.db);
+      const applied = await withStartupLock(deps, () => migrateToLatest(deps.db));
       process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
     }, false),
   );

@@ -3,12 +3,12 @@
  * with a description and a default (never a default for a secret). It is read once, validated,
  * cross-checked, turned into a typed nested object and frozen. Nothing else reads `process.env`.
  */
-import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
 import { z } from 'zod';
 import { invalidAllowedHosts, isLoopbackHost } from '../outbound/address-policy.js';
+import { readCertificates } from './pem.js';
 import { PG_SSL_MODE_NAMES, postgresFrom, redisFrom, type PostgresConfig, type RedisConfig } from './connections.js';
 
 /** Label Studio writes booleans as True/False; accept any case and 1/0, yes/no, on/off. */
@@ -76,7 +76,7 @@ export const envSchema = z.object({
       'true: allow NODE_ENV=production with a non-loopback PostgreSQL reached without verify-full (plain or unverified TLS), for a network you trust. false: such a setup refuses to start.',
     ),
   REDIS_URL: optionalText.describe(
-    'Redis for jobs and shared state: redis://[user:pass@]host:6379[/db], or rediss://… for TLS. Unset: no Redis (in-process jobs). When set, GET /health checks it.',
+    'Redis for jobs and shared state: redis://[user:pass@]host:6379[/db], or rediss://… for TLS. Unset: no Redis (jobs run in the server process). Set: jobs go through a BullMQ queue on it (needed by `labelvault serve` / `worker`), API rate-limit counters are shared there, and GET /health and /ready check it.',
   ),
   REDIS_TLS_CA_FILE: optionalText.describe(
     'PEM file of the CA(s) Redis\'s certificate must chain to (replaces the built-in roots and CUSTOM_CA_CERTS for Redis). Needs rediss://.',
@@ -85,6 +85,24 @@ export const envSchema = z.object({
   REDIS_TLS_KEY_FILE: optionalText.describe('PEM private key of REDIS_TLS_CERT_FILE (keep it 0600).'),
   REDIS_TLS_SERVERNAME: optionalText.describe(
     'Host name sent to Redis (SNI) and checked against its certificate. Unset: the host of REDIS_URL.',
+  ),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1 to 64 letters, digits, _ . or -')
+    .default('labelvault')
+    .describe('Prefix of every Redis key Labelvault writes (job queue, rate-limit counters): lets several instances share one Redis.'),
+  WORKER_CONCURRENCY: int(1, 64)
+    .default(2)
+    .describe('Jobs one `labelvault worker` process runs at once (with REDIS_URL). The embedded server runs at most 2.'),
+  SHUTDOWN_GRACE_SECONDS: int(1, 3600)
+    .default(20)
+    .describe('On SIGTERM: how long running jobs may take to finish before they are stopped (re-queued with Redis, failed without). Keep it below the orchestrator\'s kill timeout.'),
+  METRICS_ENABLED: bool
+    .default(false)
+    .describe('true: serve Prometheus metrics at GET /metrics (needs METRICS_TOKEN). false (default): /metrics answers 404.'),
+  METRICS_TOKEN: optionalText.describe(
+    'Bearer token (at least 32 characters) a Prometheus scraper must send to GET /metrics (Authorization: Bearer …). Required when METRICS_ENABLED is true.',
   ),
   SECRET_KEY: optionalText.describe(
     'Server secret (at least 32 characters) for token hashes and signatures. Unset: generated once and kept in the data folder (0600).',
@@ -261,6 +279,14 @@ export interface Config {
   usage: { collect: boolean };
   /** Audit log retention in days; 0 keeps every event. */
   audit: { retentionDays: number };
+  /** Prefix of every Redis key (queue, rate-limit counters). */
+  redisKeyPrefix: string;
+  /** Jobs a `labelvault worker` process runs at once. */
+  jobs: { workerConcurrency: number };
+  /** SIGTERM: how long running jobs may take before they are stopped. */
+  shutdown: { graceMs: number };
+  /** Prometheus metrics at GET /metrics; null: off (404). */
+  metrics: { token: string } | null;
 }
 
 /** Thrown when the environment is invalid; its message lists every problem by variable name. */
@@ -339,27 +365,6 @@ function outboundFrom(e: z.output<typeof envSchema>, problems: string[]): Config
   };
 }
 
-/** The certificates of a PEM file; a problem naming the variable and file when there are none or one is bad. */
-function readCertificates(variable: string, file: string, problems: string[]): string[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    problems.push(`${variable}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-    return [];
-  }
-  const certs = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  if (certs.length === 0) problems.push(`${variable}: ${file} holds no PEM certificate`);
-  for (const [i, pem] of certs.entries()) {
-    try {
-      new X509Certificate(pem);
-    } catch {
-      problems.push(`${variable}: certificate ${i + 1} in ${file} is not a valid X.509 certificate`);
-    }
-  }
-  return certs.map((c) => `${c}\n`);
-}
-
 /** CUSTOM_CA_CERTS and AWS_CA_BUNDLE, read and checked once. */
 function trustFrom(e: z.output<typeof envSchema>, problems: string[]): Config['trust'] {
   const customCaFiles = (e.CUSTOM_CA_CERTS ?? '').split(',').map((s) => s.trim()).filter(Boolean).map((f) => path.resolve(f));
@@ -412,6 +417,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if (e.LABEL_STUDIO_USER_TOKEN !== undefined && e.LABEL_STUDIO_USERNAME === undefined) {
     problems.push('LABEL_STUDIO_USER_TOKEN: needs LABEL_STUDIO_USERNAME and LABEL_STUDIO_PASSWORD');
   }
+  if (e.METRICS_ENABLED && e.METRICS_TOKEN === undefined) problems.push('METRICS_TOKEN: required when METRICS_ENABLED is true (scrapers send it as a bearer token)');
+  if (e.METRICS_TOKEN !== undefined && e.METRICS_TOKEN.length < 32) problems.push('METRICS_TOKEN: must be at least 32 characters');
   if (e.LABEL_STUDIO_HOST !== undefined && !/^https?:\/\/[^\s/]+/.test(e.LABEL_STUDIO_HOST)) {
     problems.push('LABEL_STUDIO_HOST: must be an http:// or https:// URL');
   }
@@ -467,6 +474,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     localFiles: { enabled: e.LOCAL_FILES_SERVING_ENABLED, documentRoot: e.LOCAL_FILES_DOCUMENT_ROOT === undefined ? null : path.resolve(e.LOCAL_FILES_DOCUMENT_ROOT) },
     usage: { collect: e.COLLECT_ANALYTICS },
     audit: { retentionDays: e.AUDIT_RETENTION_DAYS },
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    jobs: { workerConcurrency: e.WORKER_CONCURRENCY },
+    shutdown: { graceMs: e.SHUTDOWN_GRACE_SECONDS * 1000 },
+    metrics: e.METRICS_ENABLED && e.METRICS_TOKEN !== undefined ? { token: e.METRICS_TOKEN } : null,
     tls,
     cors: { allowedOrigins },
     limits: { jsonMaxDepth: e.JSON_MAX_DEPTH, ratePerMinute: e.API_RATE_LIMIT_PER_MINUTE ?? (e.NODE_ENV === 'test' ? 0 : 1200) },

@@ -15,10 +15,10 @@
  * - NODE_ENV=production with a non-loopback host requires verify-full, unless
  *   POSTGRE_ALLOW_INSECURE_TRANSPORT=true says the network is trusted.
  */
-import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { readCertificates } from './pem.js';
 
 /** The PostgreSQL TLS modes Labelvault can honour (libpq names). */
 export type PgSslMode = 'disable' | 'require' | 'verify-ca' | 'verify-full';
@@ -78,28 +78,6 @@ export function isLocalDatabaseHost(host: string): boolean {
   if (h === '' || h.startsWith('/')) return true;
   if (h === 'localhost' || h.endsWith('.localhost') || h === '::1' || h === '::ffff:127.0.0.1') return true;
   return net.isIPv4(h) && h.startsWith('127.');
-}
-
-/** The certificates in a PEM file, each checked; problems name the variable and file. */
-function readCas(variable: string, file: string, problems: string[]): string[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    problems.push(`${variable}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-    return [];
-  }
-  const certs = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  if (certs.length === 0) problems.push(`${variable}: ${file} holds no PEM certificate`);
-  for (const pem of certs) {
-    try {
-      new X509Certificate(pem);
-    } catch {
-      problems.push(`${variable}: ${file} holds a certificate that is not valid X.509`);
-      return [];
-    }
-  }
-  return certs.map((c) => `${c}\n`);
 }
 
 function readable(variable: string, file: string, problems: string[]): string {
@@ -166,7 +144,7 @@ export function postgresFrom(rawUrl: string, e: ConnectionEnv, trustCa: readonly
   if (rootCert === 'system') sslRootCert = 'system';
   else if (rootCert !== undefined) {
     sslRootCert = path.resolve(rootCert);
-    ca = readCas('POSTGRE_SSLROOTCERT', sslRootCert, problems);
+    ca = readCertificates('POSTGRE_SSLROOTCERT', sslRootCert, problems);
   }
   if (e.NODE_ENV === 'production' && !local && sslMode !== 'verify-full' && !e.POSTGRE_ALLOW_INSECURE_TRANSPORT) {
     problems.push(
@@ -220,7 +198,7 @@ export function redisFrom(e: ConnectionEnv, trustCa: readonly string[] | undefin
     url: url.toString(),
     host,
     tls: {
-      ca: caFile !== undefined ? readCas('REDIS_TLS_CA_FILE', caFile, problems) : trustCa,
+      ca: caFile !== undefined ? readCertificates('REDIS_TLS_CA_FILE', caFile, problems) : trustCa,
       certFile: e.REDIS_TLS_CERT_FILE === undefined ? undefined : readable('REDIS_TLS_CERT_FILE', e.REDIS_TLS_CERT_FILE.trim(), problems),
       keyFile: e.REDIS_TLS_KEY_FILE === undefined ? undefined : readable('REDIS_TLS_KEY_FILE', e.REDIS_TLS_KEY_FILE.trim(), problems),
       servername: e.REDIS_TLS_SERVERNAME?.trim() || undefined,

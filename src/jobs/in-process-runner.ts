@@ -12,8 +12,10 @@ import { randomUUID } from 'node:crypto';
 import {
   PermanentJobError,
   RunnerClosedError,
+  type AttemptObserver,
   type Backoff,
   type JobContext,
+  type JobCounts,
   type JobHandler,
   type JobInfo,
   type JobOptions,
@@ -32,6 +34,8 @@ export interface InProcessOptions {
   keepFinished?: number;
   /** Told of every failed attempt and of errors thrown by `onFailed` hooks (default: a process warning). */
   onError?: (error: unknown, job: JobInfo) => void;
+  /** Told how each attempt ended and how long it took (metrics). */
+  observe?: AttemptObserver;
 }
 
 interface Entry {
@@ -73,6 +77,7 @@ export class InProcessJobRunner implements JobRunner {
   private readonly backoff: Backoff;
   private readonly keepFinished: number;
   private readonly onError: (error: unknown, job: JobInfo) => void;
+  private readonly observe: AttemptObserver;
   private idleWaiters: (() => void)[] = [];
   private closed = false;
 
@@ -83,6 +88,7 @@ export class InProcessJobRunner implements JobRunner {
     this.backoff = opts.backoff ?? { type: 'exponential', delayMs: 500 };
     this.keepFinished = opts.keepFinished ?? 1000;
     this.onError = opts.onError ?? warn;
+    this.observe = opts.observe ?? (() => undefined);
   }
 
   register<P>(name: string, handler: JobHandler<P>): void {
@@ -126,6 +132,12 @@ export class InProcessJobRunner implements JobRunner {
     this.unqueue(entry);
     this.finish(entry, 'cancelled');
     return true;
+  }
+
+  async counts(): Promise<JobCounts> {
+    const counts: JobCounts = { waiting: 0, delayed: 0, active: 0 };
+    for (const { info } of this.jobs.values()) if (info.state in counts) counts[info.state as keyof JobCounts] += 1;
+    return counts;
   }
 
   async close(opts: { abortAfterMs?: number } = {}): Promise<void> {
@@ -173,15 +185,22 @@ export class InProcessJobRunner implements JobRunner {
     const handler = this.handlers.get(entry.info.name)!;
     entry.info.state = 'active';
     entry.info.attemptsMade += 1;
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
     try {
       await handler.run(this.contextOf(entry));
+      this.observe(entry.info.name, 'completed', seconds());
       this.finish(entry, 'completed');
     } catch (error) {
       entry.info.error = error instanceof Error ? error.message : String(error);
       const reason: unknown = entry.controller.signal.reason;
-      if (entry.controller.signal.aborted && !(reason instanceof RunnerClosedError)) return this.finish(entry, 'cancelled');
+      if (entry.controller.signal.aborted && !(reason instanceof RunnerClosedError)) {
+        this.observe(entry.info.name, 'cancelled', seconds());
+        return this.finish(entry, 'cancelled');
+      }
       this.onError(error, { ...entry.info });
       const lastTry = this.closed || error instanceof PermanentJobError || entry.info.attemptsMade >= entry.info.maxAttempts;
+      this.observe(entry.info.name, lastTry ? 'failed' : 'retried', seconds());
       if (lastTry) await this.failForGood(entry, reason instanceof RunnerClosedError ? reason : error);
       else this.retryLater(entry);
     }

@@ -9,7 +9,7 @@ import { snapshotJob } from '../modules/exports/snapshot.job.js';
 import { exportAnnotationJob, exportSyncJob } from '../modules/storages/storage-export.job.js';
 import { importSyncJob } from '../modules/storages/storage-sync.job.js';
 import { InProcessJobRunner } from './in-process-runner.js';
-import type { JobHandler, JobRunner } from './job-runner.js';
+import type { AttemptObserver, JobHandler, JobRunner } from './job-runner.js';
 
 /** One kind of job: its name, its handler and its start-up recovery. */
 export interface JobDefinition<P> {
@@ -27,12 +27,38 @@ export interface JobDefinition<P> {
 /** The registered job definitions. */
 export const JOB_DEFINITIONS: readonly JobDefinition<any>[] = [snapshotJob, importSyncJob, exportAnnotationJob, exportSyncJob, auditPruneJob];
 
+/** Which part of the work a process does: both (embedded default), HTTP only (`serve`) or jobs only (`worker`). */
+export type ProcessRole = 'all' | 'http' | 'worker';
+
+/** Options of {@link createJobRunner}. */
+export interface JobRunnerOptions {
+  role?: ProcessRole;
+  /** Told how each attempt run in this process ended (metrics). */
+  observe?: AttemptObserver;
+  onError?: (error: unknown) => void;
+}
+
 /**
- * The server's job runner, with every definition registered. In-process for now (two jobs at
- * once); a Redis driver chosen by config would be created here instead, callers unchanged.
+ * The server's job runner, with every definition registered: a BullMQ queue on Redis when
+ * REDIS_URL is set (an `http` process only enqueues; `all` and `worker` run jobs), else the
+ * in-process runner (two jobs at once). Callers see the same JobRunner either way.
  */
-export function createJobRunner(base: Omit<AppDeps, 'jobs'>): JobRunner {
-  const runner = new InProcessJobRunner({ concurrency: 2 });
+export async function createJobRunner(base: Omit<AppDeps, 'jobs'>, opts: JobRunnerOptions = {}): Promise<JobRunner> {
+  const role = opts.role ?? 'all';
+  const { redis } = base.config;
+  const onError = opts.onError && ((err: unknown) => opts.onError!(err));
+  // BullMQ loads only when Redis is configured: the embedded default never pays for it.
+  const runner: JobRunner =
+    redis === null
+      ? new InProcessJobRunner({ concurrency: 2, ...(opts.observe && { observe: opts.observe }), ...(onError && { onError }) })
+      : new (await import('./bullmq-runner.js')).BullMqJobRunner({
+          redis,
+          prefix: base.config.redisKeyPrefix,
+          work: role !== 'http',
+          concurrency: role === 'worker' ? base.config.jobs.workerConcurrency : 2,
+          ...(opts.observe && { observe: opts.observe }),
+          ...(onError && { onError }),
+        });
   const deps: AppDeps = { ...base, jobs: runner };
   for (const def of JOB_DEFINITIONS) runner.register(def.name, def.handler(deps));
   return runner;

@@ -70,6 +70,15 @@ export interface JobHandler<P> {
   onFailed?(job: JobContext<P>, error: unknown): Promise<void>;
 }
 
+/** How many jobs the runner holds in each unfinished state (queue depth, for metrics). */
+export type JobCounts = Record<'waiting' | 'delayed' | 'active', number>;
+
+/** How one attempt ended: done, failed for good, failed and retried later, cancelled, or handed back to the queue (shutdown). */
+export type AttemptOutcome = 'completed' | 'failed' | 'retried' | 'cancelled' | 'requeued';
+
+/** Told of every attempt that ends in this process (metrics: job durations); must not throw. */
+export type AttemptObserver = (name: string, outcome: AttemptOutcome, seconds: number) => void;
+
 /** The one interface callers use; see the module comment for the contract. */
 export interface JobRunner {
   /** False when queued and running jobs are lost on restart (see recoverInterruptedJobs). */
@@ -85,9 +94,12 @@ export interface JobRunner {
    * `cancelled` when its handler then throws). False when the job is unknown or finished.
    */
   cancel(id: string): Promise<boolean>;
+  /** Jobs waiting, delayed and active (in the whole queue, for a shared one). */
+  counts(): Promise<JobCounts>;
   /**
    * Stops taking jobs and waits for the active ones to finish. With `abortAfterMs`, active jobs
-   * still running after that long have their signal aborted (they then fail for good).
+   * still running after that long have their signal aborted: a driver that survives restarts
+   * puts them back in the queue (another worker runs them); the in-process one fails them for good.
    */
   close(opts?: { abortAfterMs?: number }): Promise<void>;
 }

@@ -13,8 +13,17 @@ import type { RedisConfig } from '../config/connections.js';
 
 export type { Redis } from 'ioredis';
 
-/** The TLS options for a Redis config (undefined for plain redis://). Key files are read here. */
-export function redisTlsOptions(redis: RedisConfig): ConnectionOptions | undefined {
+/** A client certificate and its key given as PEM text (Redis storages keep them in the database, not in files). */
+export interface RedisClientPem {
+  cert: string;
+  key: string;
+}
+
+/**
+ * The TLS options for a Redis config (undefined for plain redis://). Key files are read here;
+ * `clientPem`, when given, is the client certificate instead of the config's files.
+ */
+export function redisTlsOptions(redis: RedisConfig, clientPem?: RedisClientPem): ConnectionOptions | undefined {
   if (redis.tls === null) return undefined;
   const { ca, certFile, keyFile, servername } = redis.tls;
   const name = servername ?? (net.isIP(redis.host) === 0 ? redis.host : undefined);
@@ -22,6 +31,7 @@ export function redisTlsOptions(redis: RedisConfig): ConnectionOptions | undefin
     rejectUnauthorized: true,
     ...(ca !== undefined && { ca: [...ca] }),
     ...(certFile !== undefined && keyFile !== undefined && { cert: fs.readFileSync(certFile, 'utf8'), key: fs.readFileSync(keyFile, 'utf8') }),
+    ...(clientPem !== undefined && { cert: clientPem.cert, key: clientPem.key }),
     // SNI and the name the certificate is checked against; an IP address is checked as `host`.
     ...(name !== undefined && { servername: name }),
   };
@@ -30,11 +40,12 @@ export function redisTlsOptions(redis: RedisConfig): ConnectionOptions | undefin
 /**
  * Opens an ioredis client for REDIS_URL with its TLS settings. `overrides` adjust ioredis options
  * (e.g. `lazyConnect`, `maxRetriesPerRequest: null` for BullMQ); TLS cannot be overridden.
+ * `clientPem`: a client certificate given as text (Redis storages) instead of REDIS_TLS_* files.
  * The caller owns the client: `quit()` it on shutdown, and listen to its `error` event (TLS
  * refusals arrive there; a command only learns that the connection closed).
  */
-export function openRedis(redis: RedisConfig, overrides: Omit<RedisOptions, 'tls'> = {}): Redis {
-  const tls = redisTlsOptions(redis);
+export function openRedis(redis: RedisConfig, overrides: Omit<RedisOptions, 'tls'> = {}, clientPem?: RedisClientPem): Redis {
+  const tls = redisTlsOptions(redis, clientPem);
   return new Redis(redis.url, {
     connectTimeout: 5_000,
     ...overrides,

@@ -181,6 +181,9 @@ const p = (c: Ctx) => c.place.projectId;
 const RECIPES: Record<string, Recipe> = {
   // Public routes: called anonymously.
   'GET /health': async () => ({ path: '/health', anonymous: true }),
+  'GET /ready': async () => ({ path: '/ready', anonymous: true }),
+  // Metrics are off on the matrix's server: 404 (test/scale/probes.test.ts covers the token when on).
+  'GET /metrics': async () => ({ path: '/metrics', anonymous: true, ok: [404] }),
   'GET /api/version': async () => ({ path: '/api/version', anonymous: true }),
   'GET /api/schema': async () => ({ path: '/api/schema', anonymous: true }),
   'POST /api/auth/login': async (c) => {
@@ -384,6 +387,7 @@ const RECIPES: Record<string, Recipe> = {
   'PATCH /api/storages/export/localfiles/:id': async (c) => ({ path: `/api/storages/export/localfiles/${await storageRow(c, 'export', 'localfiles')}`, body: { title: 'Renamed' }, ok: [400] }),
   'DELETE /api/storages/export/localfiles/:id': async (c) => ({ path: `/api/storages/export/localfiles/${await storageRow(c, 'export', 'localfiles')}` }),
   'POST /api/storages/export/localfiles/:id/sync': async (c) => ({ path: `/api/storages/export/localfiles/${await storageRow(c, 'export', 'localfiles')}/sync`, ok: [400] }),
+  ...cloudStorageRecipes(),
   // Local files serving is off in the matrix's server: 403 for everyone allowed (the permission's 403 names it; this one does not).
   'GET /data/local-files': async () => ({ path: '/data/local-files/?d=pics/a.jpg', ok: [403] }),
   'GET /tasks/:id/resolve': async (c) => ({ path: await mediaPath(c, 'resolve'), ok: [303] }),
@@ -398,6 +402,41 @@ const RECIPES: Record<string, Recipe> = {
   },
 };
 
+/** Settings of a storage row per type (nothing listens at these endpoints: connection checks answer 400). */
+const ROW_SETTINGS: Record<'s3' | 'localfiles' | 'azure' | 'gcs' | 'redis', Record<string, unknown>> = {
+  s3: { bucket: 'matrix', s3_endpoint: 'http://127.0.0.1:9', presign: true, presign_ttl: 1 },
+  localfiles: { path: '/nonexistent/matrix' },
+  azure: { container: 'matrix', account_name: 'matrix', azure_blob_endpoint: 'http://127.0.0.1:9/matrix', presign: true, presign_ttl: 1 },
+  gcs: { bucket: 'matrix', gcs_endpoint: 'http://127.0.0.1:9', presign: true, presign_ttl: 1 },
+  redis: { host: '127.0.0.1', port: '9', db: 0, path: 'matrix' },
+};
+
+/**
+ * Recipes for the Azure, GCS and Redis storage routes, import and export alike: create, validate
+ * and PATCH check the connection (nothing listens: 400 after access was granted); sync only
+ * queues a job (200); list, get and delete succeed.
+ */
+function cloudStorageRecipes(): Record<string, Recipe> {
+  const out: Record<string, Recipe> = {};
+  for (const type of ['azure', 'gcs', 'redis'] as const) {
+    for (const kind of ['import', 'export'] as const) {
+      const base = kind === 'import' ? `/api/storages/${type}` : `/api/storages/export/${type}`;
+      const settings = () => {
+        const { presign: _p, presign_ttl: _t, ...rest } = ROW_SETTINGS[type];
+        return rest;
+      };
+      out[`GET ${base}`] = async (c) => ({ path: `${base}?project=${p(c)}` });
+      out[`POST ${base}`] = async (c) => ({ path: base, body: { project: p(c), ...settings() }, ok: [400] });
+      out[`POST ${base}/validate`] = async (c) => ({ path: `${base}/validate`, body: { project: p(c), ...settings() }, ok: [400] });
+      out[`GET ${base}/:id`] = async (c) => ({ path: `${base}/${await storageRow(c, kind, type)}` });
+      out[`PATCH ${base}/:id`] = async (c) => ({ path: `${base}/${await storageRow(c, kind, type)}`, body: { title: 'Renamed' }, ok: [400] });
+      out[`DELETE ${base}/:id`] = async (c) => ({ path: `${base}/${await storageRow(c, kind, type)}` });
+      out[`POST ${base}/:id/sync`] = async (c) => ({ path: `${base}/${await storageRow(c, kind, type)}/sync` });
+    }
+  }
+  return out;
+}
+
 /** The url-safe base64 of the object the storage recipes serve. */
 const MATRIX_URI = Buffer.from('s3://matrix/m.jpg').toString('base64url');
 
@@ -405,9 +444,9 @@ const MATRIX_URI = Buffer.from('s3://matrix/m.jpg').toString('base64url');
  * A storage row of the place's project, inserted directly (creating one through the API checks the
  * connection, and no storage server runs here): S3 presigns offline, so media routes answer 303.
  */
-async function storageRow(c: Ctx, kind: 'import' | 'export', type: 's3' | 'localfiles'): Promise<number> {
+async function storageRow(c: Ctx, kind: 'import' | 'export', type: keyof typeof ROW_SETTINGS): Promise<number> {
   const now = new Date().toISOString();
-  const settings = type === 's3' ? { bucket: 'matrix', s3_endpoint: 'http://127.0.0.1:9', presign: true, presign_ttl: 1 } : { path: '/nonexistent/matrix' };
+  const settings = ROW_SETTINGS[type];
   const table = kind === 'import' ? 'import_storages' : 'export_storages';
   const row = await current.deps.db
     .insertInto(table)

@@ -11,7 +11,7 @@ import { invalid, type AppError } from '../../http/errors.js';
 import { createAddressPolicy, parseIpLiteral } from '../../outbound/address-policy.js';
 import { CredentialsUnreadable, openCredentials } from '../../security/credentials-cipher.js';
 import { StorageError, type StorageAdapter } from '../../storage/storage-adapter.js';
-import { createAdapter, type AdapterEnv } from '../../storage/storage-registry.js';
+import type { AdapterEnv } from '../../storage/storage-registry.js';
 import { specOf, type StorageKind } from './storage-types.js';
 import { tableOf } from './storages.repository.js';
 
@@ -66,14 +66,25 @@ export async function checkEndpoint(deps: AppDeps, field: string, value: string,
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid({ [field]: ['Only http:// and https:// endpoints are accepted.'] });
   if (url.username !== '' || url.password !== '') throw invalid({ [field]: ['Put credentials in their own fields, not in the URL.'] });
-  const policy = createAddressPolicy(deps.config.outbound);
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  const literal = parseIpLiteral(host);
+  await checkHost(deps, field, url.hostname.replace(/^\[(.*)\]$/, '$1'), resolve);
+}
+
+/**
+ * Checks a bare host name or IP address (Redis `host`): a plausible name, and every address it
+ * resolves to allowed by the SSRF rules. A 400 naming `field`; `resolve` as in checkEndpoint.
+ */
+export async function checkHost(deps: AppDeps, field: string, host: string, resolve = true): Promise<void> {
+  const bare = host.replace(/^\[(.*)\]$/, '$1');
+  const literal = parseIpLiteral(bare);
+  if (literal === null && !/^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\.?$/.test(bare)) {
+    throw invalid({ [field]: ['Enter a host name or an IP address (no scheme, port or path).'] });
+  }
   if (literal === null && !resolve) return;
-  const addresses = literal !== null ? [literal] : (await dns.promises.lookup(host, { all: true }).catch(() => [])).map((a) => a.address);
-  if (addresses.length === 0) throw invalid({ [field]: [`Cannot resolve ${url.hostname}.`] });
+  const policy = createAddressPolicy(deps.config.outbound);
+  const addresses = literal !== null ? [literal] : (await dns.promises.lookup(bare, { all: true }).catch(() => [])).map((a) => a.address);
+  if (addresses.length === 0) throw invalid({ [field]: [`Cannot resolve ${bare}.`] });
   for (const a of addresses) {
-    const why = policy(a, host);
+    const why = policy(a, bare);
     if (why) throw invalid({ [field]: [`Refused by the server's SSRF rules: ${why} (an administrator may allow it with SSRF_ALLOWED_HOSTS).`] });
   }
 }
@@ -82,7 +93,7 @@ export async function checkEndpoint(deps: AppDeps, field: string, value: string,
 export function adapterEnv(deps: AppDeps): AdapterEnv {
   const t = deps.config.trust;
   const ca = t.awsCaBundle ? [...t.awsCaBundle.certs, ...t.customCas] : (t.ca ?? null);
-  return { localFiles: deps.config.localFiles, ca, lookup: policyLookup(deps) };
+  return { localFiles: deps.config.localFiles, ca, trustCa: t.ca ?? null, lookup: policyLookup(deps) };
 }
 
 /**
@@ -92,7 +103,12 @@ export function adapterEnv(deps: AppDeps): AdapterEnv {
 export async function openAdapter(deps: AppDeps, type: string, settings: Record<string, unknown>, credentials: Record<string, string>, opts: { resolveEndpoint: boolean }): Promise<StorageAdapter> {
   const spec = specOf(type);
   const endpoint = spec.endpointField ? settings[spec.endpointField] : undefined;
-  if (typeof endpoint === 'string' && endpoint.trim() !== '') await checkEndpoint(deps, spec.endpointField!, endpoint.trim(), opts.resolveEndpoint);
+  if (typeof endpoint === 'string' && endpoint.trim() !== '') {
+    const check = spec.endpointKind === 'host' ? checkHost : checkEndpoint;
+    await check(deps, spec.endpointField!, endpoint.trim(), opts.resolveEndpoint);
+  }
+  // The registry (and with it the cloud SDKs, about 60 MB) loads on the first storage use, not at start.
+  const { createAdapter } = await import('../../storage/storage-registry.js');
   try {
     return createAdapter(type, settings, credentials, adapterEnv(deps));
   } catch (err) {

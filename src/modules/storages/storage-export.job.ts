@@ -17,6 +17,7 @@ import type { JobDefinition } from '../../jobs/job-definitions.js';
 import { joinKey, StorageError, type StorageAdapter } from '../../storage/storage-adapter.js';
 import { annotationOut } from '../tasks/tasks.mapper.js';
 import { adapterOfRow, settingsOfRow } from './storage-connection.js';
+import { specOf } from './storage-types.js';
 import { findStorage, listStorageRows, updateStorageRow } from './storages.repository.js';
 
 export const EXPORT_ANNOTATION_JOB = 'storage.export_annotation';
@@ -37,10 +38,12 @@ export interface ExportSyncPayload {
 
 const PAGE = 500;
 
-/** The object key of an annotation in a storage. */
+/** The object key of an annotation in a storage (`<prefix>/<id>`, or the type's own layout, e.g. Redis `<path>:<id>`). */
 const keyOf = (row: StorageRow, annotationId: number) => {
-  const prefix = settingsOfRow(row).prefix;
-  return joinKey(typeof prefix === 'string' ? prefix : '', String(annotationId));
+  const settings = settingsOfRow(row);
+  const own = specOf(row.type).exportKey;
+  if (own) return own(settings, annotationId);
+  return joinKey(typeof settings.prefix === 'string' ? settings.prefix : '', String(annotationId));
 };
 
 /** The JSON written for an annotation: the annotation with its task (Label Studio's layout). */

@@ -3,7 +3,8 @@
  * JSON on the row and returned), credentials (write-only: sealed at rest, never returned,
  * logged or audited), the field naming a custom endpoint (checked against the SSRF policy), and
  * the URI schemes its objects use in task data. Adding GCS, Azure or Redis is one entry here,
- * one adapter factory in src/storage/storage-registry.ts, and one case in the contract test;
+ * one adapter factory in src/storage/storage-registry.ts, and one case in the contract test
+ * (Azure, GCS and Redis were added that way);
  * routes, schemas, sync, media serving and export follow from this table.
  */
 import { Type, type TProperties } from '@sinclair/typebox';
@@ -23,8 +24,12 @@ export interface StorageTypeSpec {
   importSettings: TProperties;
   /** Credential fields: accepted on create, patch and validate, never returned. */
   credentials: readonly string[];
-  /** The settings field holding a custom endpoint URL, checked against the SSRF policy; null when none. */
+  /** The settings field holding a custom endpoint, checked against the SSRF policy; null when none. */
   endpointField: string | null;
+  /** What the endpoint field holds: a URL (`https://host:port/…`) or a bare host name / address (Redis). */
+  endpointKind?: 'url' | 'host';
+  /** The object key an annotation is exported to, when not Label Studio's `<prefix>/<annotation id>` (Redis: `<path>:<id>`). */
+  exportKey?: (settings: Record<string, unknown>, annotationId: number) => string;
   /** The settings field that must be set for a usable storage (`bucket`, `path`). */
   requiredField: string;
 }
@@ -61,6 +66,54 @@ export const STORAGE_TYPES: readonly StorageTypeSpec[] = [
     credentials: ['aws_access_key_id', 'aws_secret_access_key', 'aws_session_token'],
     endpointField: 's3_endpoint',
     requiredField: 'bucket',
+  },
+  {
+    type: 'azure',
+    label: 'Azure',
+    settings: {
+      container: Str(255, 'Azure blob container'),
+      prefix: Str(1024, 'Azure blob prefix name'),
+      account_name: Str(255, 'Azure Blob account name'),
+      azure_blob_endpoint: Str(2048, 'Custom Blob service URL of the account (Azurite, sovereign clouds), e.g. http://127.0.0.1:10000/devstoreaccount1; default https://<account_name>.blob.core.windows.net; checked against the SSRF rules'),
+    },
+    importSettings: PRESIGN_SETTINGS,
+    credentials: ['account_key', 'sas_token'],
+    endpointField: 'azure_blob_endpoint',
+    requiredField: 'container',
+  },
+  {
+    type: 'gcs',
+    label: 'GCS',
+    settings: {
+      bucket: Str(255, 'GCS bucket name'),
+      prefix: Str(1024, 'GCS bucket prefix'),
+      google_project_id: Str(255, 'Google project ID'),
+      gcs_endpoint: Str(2048, 'Custom JSON API endpoint (emulators; requests to it carry no OAuth token); checked against the SSRF rules'),
+    },
+    importSettings: PRESIGN_SETTINGS,
+    credentials: ['google_application_credentials'],
+    endpointField: 'gcs_endpoint',
+    requiredField: 'bucket',
+  },
+  {
+    type: 'redis',
+    label: 'Redis',
+    settings: {
+      host: Str(255, 'Server host name or IP address; checked against the SSRF rules'),
+      port: Type.Optional(Type.Union([Type.String({ maxLength: 5 }), Type.Integer({ minimum: 1, maximum: 65_535 }), Type.Null()], { description: 'Server port (default 6379)' })),
+      db: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 32_767 }), Type.Null()], { description: 'Server database (default 0)' })),
+      path: Str(1024, 'Key prefix: import reads keys starting with it, export writes `<path>:<annotation id>`'),
+      use_tls: Bool('Connect with TLS (the server certificate is verified)'),
+      tls_ca_certs: Str(65_536, 'PEM certificates the server certificate must chain to (default: the built-in roots and CUSTOM_CA_CERTS)'),
+      tls_client_cert: Str(65_536, 'PEM client certificate presented to the server (its key in tls_client_key)'),
+      tls_servername: Str(255, 'Name checked against the server certificate (default: host)'),
+    },
+    importSettings: {},
+    credentials: ['password', 'tls_client_key'],
+    endpointField: 'host',
+    endpointKind: 'host',
+    requiredField: 'host',
+    exportKey: (settings, id) => `${typeof settings.path === 'string' ? settings.path : ''}${typeof settings.path === 'string' && settings.path !== '' && !settings.path.endsWith(':') ? ':' : ''}${id}`,
   },
   {
     type: 'localfiles',

@@ -1,11 +1,40 @@
-/** Health, version and the OpenAPI document. */
+/** Health (alive), readiness (dependencies), Prometheus metrics, version and the OpenAPI document. */
 import { Type } from '@sinclair/typebox';
 import { sql } from 'kysely';
-import { AppError } from '../../http/errors.js';
+import type { AppDeps } from '../../app-deps.js';
+import { isDatabaseReady } from '../../db/database.js';
+import { AppError, notFound } from '../../http/errors.js';
+import { bearerMatches } from '../../http/metrics.js';
 import { defineRoute } from '../../http/route.js';
 import { isRedisReady } from '../../redis/redis.js';
 
 const Health = Type.Object({ status: Type.String() }, { additionalProperties: false });
+const Ready = Type.Object(
+  {
+    status: Type.Union([Type.Literal('READY'), Type.Literal('NOT_READY')]),
+    checks: Type.Object(
+      {
+        database: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('migrations_pending')]),
+        redis: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('not_configured')]),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** What /ready reports: the database answers with every migration applied, and Redis (when configured) answers PING. */
+export async function readiness(deps: AppDeps): Promise<{ ready: boolean; checks: { database: 'up' | 'down' | 'migrations_pending'; redis: 'up' | 'down' | 'not_configured' } }> {
+  let database: 'up' | 'down' | 'migrations_pending' = 'down';
+  try {
+    await sql`select 1`.execute(deps.db);
+    database = (await isDatabaseReady(deps.db)) ? 'up' : 'migrations_pending';
+  } catch {
+    database = 'down';
+  }
+  const redis = deps.redis === undefined ? 'not_configured' : (await isRedisReady(deps.redis)) ? 'up' : 'down';
+  return { ready: database === 'up' && redis !== 'down', checks: { database, redis } };
+}
 
 export const systemRoutes = [
   defineRoute({
@@ -24,6 +53,39 @@ export const systemRoutes = [
       } catch {
         return reply.code(503).send({ status: 'DOWN' });
       }
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/ready',
+    summary: 'Readiness: 200 once the database answers with every migration applied and Redis (when REDIS_URL is set) answers; else 503',
+    tags: ['System'],
+    access: { public: 'load balancers and orchestrators probe it unauthenticated; it tells only which dependency is down' },
+    schema: { response: { 200: Ready, 503: Ready } },
+    audit: null,
+    handler: async ({ deps, reply }) => {
+      const r = await readiness(deps);
+      return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'READY' : 'NOT_READY', checks: r.checks });
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/metrics',
+    summary: 'Prometheus metrics (request latency by route, job queue depth and durations); 404 unless METRICS_ENABLED',
+    tags: ['System'],
+    access: {
+      public: 'scrapers hold no user account: the handler itself requires METRICS_TOKEN as a bearer token (401 without it), and the route answers 404 while metrics are off',
+    },
+    schema: { response: { 200: Type.String({ description: 'Prometheus text exposition format' }), 401: Type.Object({}, { additionalProperties: true }), 404: Type.Object({}, { additionalProperties: true }) } },
+    audit: null,
+    handler: async ({ deps, req, reply }) => {
+      if (!deps.metrics || deps.config.metrics === null) throw notFound();
+      if (!bearerMatches(req.headers.authorization, deps.config.metrics.token)) {
+        void reply.header('www-authenticate', 'Bearer realm="metrics"');
+        throw new AppError(401, 'METRICS_TOKEN_INVALID', 'Send METRICS_TOKEN as Authorization: Bearer <token>.');
+      }
+      const { contentType, body } = await deps.metrics.render();
+      return reply.header('content-type', contentType).send(body);
     },
   }),
   defineRoute({

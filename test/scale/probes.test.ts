@@ -1,0 +1,167 @@
+/**
+ * Scale-out building blocks on one node: GET /ready (database, migrations, Redis), Prometheus
+ * /metrics behind METRICS_TOKEN, the rate limit shared through Redis between two app nodes,
+ * and the start-up lock that keeps two nodes from migrating at once. Real SQLite, PostgreSQL and
+ * the local Redis (127.0.0.1:6379, a unique key prefix per run).
+ */
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { openDeps } from '../../src/deps.js';
+import { checkRole, withStartupLock } from '../../src/processes.js';
+import { call, createPgDatabase, DIALECTS, startServer, type TestServer } from '../harness.js';
+import { makeOrganization } from '../factories.js';
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const PREFIX = `lvtest-probes-${randomBytes(4).toString('hex')}`;
+const TOKEN = 'm'.repeat(40);
+
+// Servers started with REDIS_URL create the job queue's keys under the run's prefix: remove them.
+afterAll(async () => {
+  const redis = new Redis(REDIS_URL);
+  const keys = await redis.keys(`${PREFIX}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
+});
+
+describe.each(DIALECTS)('readiness and metrics on %s', (dialect) => {
+  const servers: TestServer[] = [];
+  afterAll(async () => {
+    for (const s of servers) await s.close();
+  });
+
+  it('GET /ready is 200 with the database migrated and Redis up, 503 naming Redis when it is down', async () => {
+    const up = await startServer(dialect, { REDIS_URL, REDIS_KEY_PREFIX: PREFIX });
+    servers.push(up);
+    for (const path of ['/ready', '/ready/']) {
+      expect(await call(up, 'GET', path)).toMatchObject({ status: 200, body: { status: 'READY', checks: { database: 'up', redis: 'up' } } });
+    }
+    const plain = await startServer(dialect);
+    servers.push(plain);
+    expect((await call(plain, 'GET', '/ready')).body).toEqual({ status: 'READY', checks: { database: 'up', redis: 'not_configured' } });
+    // Nothing listens on port 1: Redis is down, the node is not ready (but alive).
+    const down = await startServer(dialect, { REDIS_URL: 'redis://127.0.0.1:1', REDIS_KEY_PREFIX: PREFIX });
+    servers.push(down);
+    expect(await call(down, 'GET', '/ready')).toMatchObject({ status: 503, body: { status: 'NOT_READY', checks: { database: 'up', redis: 'down' } } });
+  }, 60_000);
+
+  it('GET /ready is 503 while migrations are pending', async () => {
+    const s = await startServer(dialect);
+    servers.push(s);
+    await s.deps.db.deleteFrom('kysely_migration' as never).where('name' as never, '=', '0010-storages' as never).execute();
+    expect(await call(s, 'GET', '/ready')).toMatchObject({ status: 503, body: { checks: { database: 'migrations_pending' } } });
+    expect((await call(s, 'GET', '/health')).status).toBe(200);
+  });
+
+  it('GET /metrics is 404 while metrics are off, 401 without or with a wrong bearer token, and Prometheus text with it', async () => {
+    const off = await startServer(dialect);
+    servers.push(off);
+    expect((await call(off, 'GET', '/metrics', { bearer: TOKEN })).status).toBe(404);
+
+    const on = await startServer(dialect, { METRICS_ENABLED: 'true', METRICS_TOKEN: TOKEN });
+    servers.push(on);
+    const org = await makeOrganization(on.deps);
+    expect((await call(on, 'GET', '/api/projects', { token: org.owner.token })).status).toBe(200);
+    const anonymous = await call(on, 'GET', '/metrics');
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    expect((await call(on, 'GET', '/metrics', { bearer: 'x'.repeat(40) })).status).toBe(401);
+    // A user's API token is not the metrics token.
+    expect((await call(on, 'GET', '/metrics', { token: org.owner.token })).status).toBe(401);
+    const res = await fetch(`${on.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await res.text();
+    expect(text).toMatch(/labelvault_http_request_duration_seconds_count\{method="GET",route="\/api\/projects",status_code="200"\} 1/);
+    expect(text).toMatch(/labelvault_job_queue_depth\{state="waiting"\} 0/);
+    expect(text).toContain('# TYPE labelvault_job_duration_seconds histogram');
+    expect(text).not.toContain(String(org.owner.token));
+  });
+});
+
+describe('metrics and role settings', () => {
+  const problemsOf = (env: Record<string, string>): string[] => {
+    try {
+      loadConfig({ NODE_ENV: 'test', ...env });
+      return [];
+    } catch (err) {
+      if (err instanceof ConfigError) return err.problems;
+      throw err;
+    }
+  };
+
+  it('refuses metrics without a token or with a short one, and serve/worker without Redis or a shared secret key', () => {
+    expect(problemsOf({ METRICS_ENABLED: 'true' })).toEqual([expect.stringMatching(/^METRICS_TOKEN: required/)]);
+    expect(problemsOf({ METRICS_ENABLED: 'true', METRICS_TOKEN: 'short' })).toEqual([expect.stringMatching(/^METRICS_TOKEN: must be at least 32/)]);
+    expect(problemsOf({ METRICS_ENABLED: 'true', METRICS_TOKEN: TOKEN })).toEqual([]);
+    expect(problemsOf({ REDIS_KEY_PREFIX: 'a b' })).toEqual([expect.stringMatching(/^REDIS_KEY_PREFIX:/)]);
+    expect(problemsOf({ WORKER_CONCURRENCY: '0' })).toEqual([expect.stringMatching(/^WORKER_CONCURRENCY:/)]);
+    const roleProblems = (env: Record<string, string>, role: 'http' | 'worker') => {
+      try {
+        checkRole(loadConfig({ NODE_ENV: 'test', ...env }), role);
+        return [];
+      } catch (err) {
+        return (err as ConfigError).problems;
+      }
+    };
+    expect(roleProblems({}, 'http')).toEqual([expect.stringMatching(/^REDIS_URL: required by labelvault serve/), expect.stringMatching(/^SECRET_KEY: required/)]);
+    expect(roleProblems({ REDIS_URL }, 'worker')).toEqual([expect.stringMatching(/^SECRET_KEY: required by labelvault worker/)]);
+    expect(roleProblems({ REDIS_URL, SECRET_KEY: 's'.repeat(40) }, 'worker')).toEqual([]);
+    expect(() => checkRole(loadConfig({ NODE_ENV: 'test' }), 'all')).not.toThrow();
+  });
+});
+
+describe('shared state between app nodes', () => {
+  it('counts the API rate limit in Redis across two nodes (and per node without Redis)', async () => {
+    const prefix = `${PREFIX}-rl`;
+    const env = { REDIS_URL, REDIS_KEY_PREFIX: prefix, API_RATE_LIMIT_PER_MINUTE: '5' };
+    const a = await startServer('sqlite', env);
+    const b = await startServer('sqlite', env);
+    const lone = await startServer('sqlite', { API_RATE_LIMIT_PER_MINUTE: '5' });
+    try {
+      // Start well inside a one-minute window, so the count is not reset half-way.
+      const toBoundary = 60_000 - (Date.now() % 60_000);
+      if (toBoundary < 4_000) await new Promise((resolve) => setTimeout(resolve, toBoundary + 100));
+      const statuses: number[] = [];
+      for (const s of [a, b, a, b, a, b]) statuses.push((await call(s, 'GET', '/api/version')).status);
+      expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+      const limited = await call(a, 'GET', '/api/version');
+      expect(limited.status).toBe(429);
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+      // Probes are never counted.
+      expect((await call(a, 'GET', '/ready')).status).toBe(200);
+      // Without Redis each process counts alone.
+      const loneStatuses: number[] = [];
+      for (let i = 0; i < 6; i += 1) loneStatuses.push((await call(lone, 'GET', '/api/version')).status);
+      expect(loneStatuses).toEqual([200, 200, 200, 200, 200, 429]);
+    } finally {
+      const keys = await a.deps.redis!.keys(`${prefix}:*`);
+      if (keys.length > 0) await a.deps.redis!.del(...keys);
+      for (const s of [a, b, lone]) await s.close();
+    }
+  });
+
+  it('runs start-up work (migrations, bootstrap) under a PostgreSQL advisory lock: two nodes never overlap', async () => {
+    const pg = await createPgDatabase();
+    const env = { NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: pg.url, LABELVAULT_DATA_DIR: `/tmp/lv-lock-${PREFIX}`, SECRET_KEY: 's'.repeat(40) };
+    const one = await openDeps(loadConfig(env), { migrate: false });
+    const two = await openDeps(loadConfig(env), { migrate: false });
+    try {
+      const spans: { node: number; start: number; end: number }[] = [];
+      const work = (node: number) => async () => {
+        const start = performance.now();
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        spans.push({ node, start, end: performance.now() });
+      };
+      await Promise.all([withStartupLock(one, work(1)), withStartupLock(two, work(2))]);
+      spans.sort((x, y) => x.start - y.start);
+      expect(spans).toHaveLength(2);
+      expect(spans[1]!.start).toBeGreaterThanOrEqual(spans[0]!.end);
+    } finally {
+      await one.close();
+      await two.close();
+      await pg.drop();
+    }
+  });
+});

@@ -6,10 +6,10 @@
 import { useEffect, useState } from 'react';
 import { api, ApiError, errorFrom } from '../api/client';
 import type { ExportFormat, Project } from '../api/types';
-import { Link } from '../app/router';
 import { useSession } from '../app/session';
 import { useApi } from '../app/use-api';
 import { ProjectTabs } from '../components/project-nav';
+import { RoleRefused } from '../components/role-refused';
 import { Shell } from '../components/shell';
 import { ago, Empty, ErrorAlert, Loading } from '../components/ui';
 
@@ -88,17 +88,7 @@ export function ExportPage({ id }: { id: number }) {
 
   const crumbs = [{ label: 'Projects', to: '/projects' }, { label: p?.title ?? `Project ${id}`, to: `/projects/${id}/data` }, { label: 'Export' }];
   if (!may) {
-    return (
-      <Shell crumbs={crumbs}>
-        <div className="card">
-          <Empty icon="lock" title="Your role cannot export projects">
-            <Link to={`/projects/${id}/data`} className="btn">
-              Back to the project
-            </Link>
-          </Empty>
-        </div>
-      </Shell>
-    );
+    return <RoleRefused crumbs={crumbs} title="Your role cannot export projects" projectId={id} />;
   }
   return (
     <Shell crumbs={crumbs}>

@@ -10,8 +10,9 @@ import { Link, navigate } from '../app/router';
 import { useSession } from '../app/session';
 import { useApi, type Loaded } from '../app/use-api';
 import { ProjectTabs } from '../components/project-nav';
+import { RoleRefused } from '../components/role-refused';
 import { Shell } from '../components/shell';
-import { ConfirmButton, Empty, ErrorAlert, Loading, nameOf } from '../components/ui';
+import { ConfirmButton, ErrorAlert, Loading, nameOf } from '../components/ui';
 import { EditorPreview, sampleData } from '../editor/editor-preview';
 import { Person, useMembers, WorkspaceMembers } from './organization-page';
 
@@ -342,17 +343,7 @@ export function ProjectSettingsPage({ id, section }: { id: number; section: Sect
   const p = project.data;
   const crumbs = [{ label: 'Projects', to: '/projects' }, { label: p?.title ?? `Project ${id}`, to: `/projects/${id}/data` }, { label: 'Settings' }];
   if (!can('project.change')) {
-    return (
-      <Shell crumbs={crumbs}>
-        <div className="card">
-          <Empty icon="lock" title="Your role cannot change project settings">
-            <Link to={`/projects/${id}/data`} className="btn">
-              Back to the project
-            </Link>
-          </Empty>
-        </div>
-      </Shell>
-    );
+    return <RoleRefused crumbs={crumbs} title="Your role cannot change project settings" projectId={id} />;
   }
   const visible = SECTIONS.filter((s) => s.key !== 'members' || can('project.members'));
   return (

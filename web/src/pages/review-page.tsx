@@ -6,9 +6,9 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { api, ApiError } from '../api/client';
 import type { Annotation, Project, Review, Task, TaskList } from '../api/types';
-import { Link } from '../app/router';
 import { useSession } from '../app/session';
 import { useApi } from '../app/use-api';
+import { RoleRefused } from '../components/role-refused';
 import { Shell } from '../components/shell';
 import { ago, Empty, ErrorAlert, Loading } from '../components/ui';
 import { loadEditor, unloadEditorStyles, type EditorInstance } from '../editor/label-studio';
@@ -111,17 +111,7 @@ export function ReviewPage({ id }: { id: number }) {
 
   const crumbs = [{ label: 'Projects', to: '/projects' }, { label: p?.title ?? `Project ${id}`, to: `/projects/${id}/data` }, { label: 'Review' }];
   if (!mayReview) {
-    return (
-      <Shell crumbs={crumbs}>
-        <div className="card">
-          <Empty icon="lock" title="Your role cannot review annotations">
-            <Link to={`/projects/${id}/data`} className="btn">
-              Back to the project
-            </Link>
-          </Empty>
-        </div>
-      </Shell>
-    );
+    return <RoleRefused crumbs={crumbs} title="Your role cannot review annotations" projectId={id} />;
   }
   const verdict = selected ? verdicts.get(selected.annotation.id) : undefined;
   const loading = (items.loading && !items.data) || (reviews.loading && !reviews.data);

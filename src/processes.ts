@@ -129,7 +129,7 @@ async function startHttp(deps: AppDeps, config: Readonly<Config>, role: ProcessR
  * Runs one Labelvault process in the given role until SIGTERM/SIGINT (see the module comment).
  * Throws ConfigError for missing settings; the caller prints it.
  */
-export async function runProcess(role: ProcessRole, env: Record<string, string | undefined> = process.env): Promise<void> {
+export async function runProcess(role: ProcessRole, env?: Record<string, string | undefined>): Promise<void> {
   const config = loadConfig(env);
   checkRole(config, role);
   const deps = await openDeps(config, { migrate: false, role });

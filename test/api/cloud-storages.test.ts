@@ -13,11 +13,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdapter } from '../../src/storage/storage-registry.js';
-import { call, DIALECTS, startServer, type TestServer } from '../harness.js';
+import { call, DIALECTS, startServer, type TestServer, freePort } from '../harness.js';
 import { makeTeam, type Member } from '../factories.js';
 import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type Azurite } from '../storage/azurite.js';
 import { makeServiceAccount, startGcsDouble, type GcsDouble } from '../storage/gcs-double.js';
@@ -38,14 +37,6 @@ let otherCa: TestCa;
 let clientCert: IssuedCert;
 let tlsRedis: { port: number; proc: ChildProcess };
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** A TLS-only redis-server requiring client certificates of `ca` (as test/security/redis-tls.test.ts starts it). */
 async function startTlsRedis(server: IssuedCert): Promise<{ port: number; proc: ChildProcess }> {

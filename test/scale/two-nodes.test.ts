@@ -13,14 +13,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppDeps } from '../../src/app-deps.js';
 import { loadConfig } from '../../src/config/config.js';
 import { openDeps } from '../../src/deps.js';
-import { call, cookiesFrom, createPgDatabase } from '../harness.js';
+import { call, cookiesFrom, createPgDatabase, freePort } from '../harness.js';
 import { makeMember, makeOrganization, makeWorkspace, PASSWORD, type Member } from '../factories.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -36,13 +35,6 @@ interface Node {
 }
 
 /** A free loopback port (the kernel's pick, released for the child to bind). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Starts `labelvault <command>` as a child process (TypeScript through tsx) on a free port. */
 async function start(name: string, command: 'serve' | 'worker', env: Record<string, string>): Promise<Node> {

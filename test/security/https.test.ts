@@ -8,11 +8,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baseEnv, call, startServer, type TestServer } from '../harness.js';
+import { baseEnv, call, startServer, type TestServer, freePort } from '../harness.js';
 import { makeMember, PASSWORD } from '../factories.js';
 import { makeCa, makeTempDir, removeTempDir, type IssuedCert, type TestCa } from '../tls-fixtures.js';
 
@@ -50,14 +49,6 @@ function httpRequest(url: string, method = 'GET'): Promise<Raw> {
   });
 }
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 
 let dir: string;
 let ca: TestCa;

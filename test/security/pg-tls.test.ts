@@ -6,14 +6,13 @@
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { openDatabase } from '../../src/db/database.js';
-import { call, startServer } from '../harness.js';
+import { call, startServer, freePort } from '../harness.js';
 import { makeCa, makeTempDir, removeTempDir, type IssuedCert, type TestCa } from '../tls-fixtures.js';
 
 const run = promisify(execFile);
@@ -28,16 +27,6 @@ function pgBinDir(): string {
   return path.join(root, versions.sort((a, b) => Number(b) - Number(a))[0]!, 'bin');
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Runs a PostgreSQL binary as the postgres user (initdb refuses root). */
 async function asPostgres(bin: string, args: string[]): Promise<void> {

@@ -38,8 +38,11 @@ export function errorFrom(status: number, body: unknown): ApiError {
 /** Sent whenever the server says the session is gone, so the app can show the login page. */
 export const SESSION_ENDED = 'labelvault:session-ended';
 
-/** One API call: JSON (or FormData) in, JSON out; throws ApiError on any non-2xx answer. */
-export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+/**
+ * One API call: JSON (or FormData) in, JSON out; throws ApiError on any non-2xx answer.
+ * `keepalive` lets the request outlive the page (a draft saved while the page unloads).
+ */
+export async function api<T>(method: string, path: string, body?: unknown, opts: { keepalive?: boolean } = {}): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   const token = csrfToken();
   if (UNSAFE.has(method) && token) headers['x-csrftoken'] = token;
@@ -51,7 +54,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   }
   let res: Response;
   try {
-    res = await fetch(path, { method, headers, body: payload ?? null, credentials: 'same-origin' });
+    res = await fetch(path, { method, headers, body: payload ?? null, credentials: 'same-origin', keepalive: opts.keepalive === true });
   } catch {
     throw new ApiError(0, 'The server cannot be reached. Check your connection and try again.');
   }

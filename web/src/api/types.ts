@@ -41,6 +41,10 @@ export interface Project {
   workspace?: number | null;
   assignment_settings?: { label_stream_task_distribution: 'auto_distribution' | 'assigned_only' };
   show_others_annotations_to_annotators?: boolean;
+  /** Predictions pre-fill new annotations (Label Studio's "use predictions to prelabel"). */
+  show_collab_predictions?: boolean;
+  /** When set, only predictions of this model version are used. */
+  model_version?: string;
 }
 
 export interface Annotation {
@@ -52,6 +56,7 @@ export interface Annotation {
   task?: number;
   created_at?: string;
   updated_at?: string;
+  parent_prediction?: number | null;
 }
 
 export interface Prediction {
@@ -59,6 +64,18 @@ export interface Prediction {
   result: unknown[];
   score: number | null;
   model_version: string;
+  created_at?: string;
+}
+
+/** A user's unsaved work on a task (`annotation`: on that annotation of theirs, else a new one). */
+export interface Draft {
+  id: number;
+  task: number;
+  annotation: number | null;
+  result: unknown[];
+  lead_time: number | null;
+  created_at: string;
+  updated_at: string;
 }
 
 export interface Task {
@@ -74,6 +91,8 @@ export interface Task {
   updated_at: string;
   annotations?: Annotation[];
   predictions?: Prediction[];
+  /** The caller's own drafts of the task. */
+  drafts?: Draft[];
   annotators?: number[];
   predictions_score?: number | null;
 }

@@ -1,30 +1,41 @@
 /**
  * The label stream: the next task of the project (GET /api/projects/:id/next) in the Label
- * Studio editor; submit saves its result unchanged (POST /api/tasks/:id/annotations), skip saves
- * a cancelled annotation, and either moves on to the next task. `?task=ID` opens one task (from
+ * Studio editor; submit saves its result (POST /api/tasks/:id/annotations), skip saves a
+ * cancelled annotation, and either moves on to the next task. `?task=ID` opens one task (from
  * the data manager) with the annotations the caller may see; updating one PATCHes it.
+ * Around the editor: predictions pre-fill new annotations, drafts are kept on the server and
+ * restored, the project's instructions sit in a collapsible panel, and keyboard shortcuts
+ * ("?" lists them) submit, skip and move on. The editor session itself is editor/labeling-session.ts.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, ApiError } from '../api/client';
-import type { Project, Task } from '../api/types';
+import type { Project, Task, TaskList } from '../api/types';
 import { Link, navigate, useLocation } from '../app/router';
 import { useSession } from '../app/session';
 import { useApi } from '../app/use-api';
+import { InstructionsPanel, InstructionsToggle } from '../components/instructions-panel';
 import { Shell } from '../components/shell';
+import { ShortcutsHelp } from '../components/shortcuts-help';
 import { Empty, ErrorAlert, Loading } from '../components/ui';
-import { loadEditor, unloadEditorStyles, type EditorInstance } from '../editor/label-studio';
+import { loadEditor, unloadEditorStyles } from '../editor/label-studio';
+import { startLabelingSession, type LabelingSession } from '../editor/labeling-session';
+import { mod, useShortcuts, type Shortcut } from '../editor/shortcuts';
+import { planStart } from '../editor/start-plan';
 
-/** The editor panels: Submit / Skip / Update appear only with `topbar` (see NOTES.md). */
-function interfacesFor(project: Project): string[] {
-  const list = ['panel', 'update', 'submit', 'controls', 'infobar', 'topbar', 'instruction', 'side-column', 'annotations:history', 'annotations:current', 'predictions:tabs', 'predictions:menu', 'edit-history'];
-  if (project.show_skip_button) list.push('skip');
-  return list;
+/** The task after `taskId` in the project's id order (null at the end). */
+async function taskAfter(projectId: number, taskId: number): Promise<number | null> {
+  const query = JSON.stringify({ filters: { conjunction: 'and', items: [{ filter: 'filter:tasks:id', operator: 'greater', type: 'Number', value: taskId }] }, ordering: ['tasks:id'] });
+  try {
+    const list = await api<TaskList>('GET', `/api/tasks?project=${projectId}&page_size=1&query=${encodeURIComponent(query)}`);
+    return list.tasks[0]?.id ?? null;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) return null; // no page 1: nothing after it
+    throw e;
+  }
 }
 
-/** The instructions' text (shown as text, never as markup). */
-function plainText(html: string): string {
-  return new DOMParser().parseFromString(html, 'text/html').body.textContent?.trim() ?? '';
-}
+/** "14:05" for the draft indicator. */
+const clock = (d: Date) => d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 
 /** The label stream of project `id` (or one task with ?task=). */
 export function LabelingPage({ id }: { id: number }) {
@@ -36,8 +47,13 @@ export function LabelingPage({ id }: { id: number }) {
   const [error, setError] = useState<Error>();
   const [saving, setSaving] = useState(false);
   const [done, setDone] = useState(0);
+  const [draftSaved, setDraftSaved] = useState<Date | null>(null);
+  const [helpOpen, setHelpOpen] = useState(false);
+  const [instructionsOpen, setInstructionsOpen] = useState(true);
   const host = useRef<HTMLDivElement>(null);
+  const session = useRef<LabelingSession | null>(null);
   const mayLabel = can('annotation.create');
+  const closeHelp = useCallback(() => setHelpOpen(false), []);
 
   const fetchNext = useCallback(async () => {
     setTask(undefined);
@@ -56,75 +72,92 @@ export function LabelingPage({ id }: { id: number }) {
 
   useEffect(() => () => unloadEditorStyles(), []);
 
+  // Leaving the page (reload, close, another site): what changed since the last draft is sent.
+  useEffect(() => {
+    const flush = () => session.current?.flushDraft(true);
+    window.addEventListener('pagehide', flush);
+    return () => window.removeEventListener('pagehide', flush);
+  }, []);
+
   const p = project.data;
   useEffect(() => {
     if (!task || !p || !user || !host.current) return;
     const root = host.current;
-    const started = Date.now();
-    let instance: EditorInstance | undefined;
     let cancelled = false;
-    const existing = (task.annotations ?? []).filter((a) => !a.was_cancelled);
-
-    /** Saves: a new annotation (POST), or the server's annotation `pk` (PATCH); then the stream goes on. */
-    const save = async (body: { result: unknown[]; was_cancelled: boolean }, pk?: string | null) => {
-      setSaving(true);
-      setError(undefined);
-      try {
-        const lead_time = (Date.now() - started) / 1000;
-        if (pk) await api('PATCH', `/api/annotations/${pk}`, { result: body.result, lead_time });
-        else await api('POST', `/api/tasks/${task.id}/annotations`, { ...body, lead_time });
-        setDone((n) => n + 1);
-        if (opened) navigate(`/projects/${id}/label`, { replace: true });
-        else await fetchNext();
-      } catch (e) {
-        setError(e as Error);
-      } finally {
-        setSaving(false);
-      }
-    };
-
+    const draft = planStart(task, p, user.id).draft;
+    setDraftSaved(draft ? new Date(draft.updated_at) : null);
     loadEditor()
       .then((LabelStudio) => {
         if (cancelled) return;
         const el = document.createElement('div');
         root.replaceChildren(el);
-        instance = new LabelStudio(el, {
-          config: p.label_config,
-          interfaces: interfacesFor(p),
-          user: { pk: user.id, firstName: user.first_name, lastName: user.last_name, username: user.username, email: user.email },
-          task: {
-            id: task.id,
-            data: task.data,
-            annotations: existing.map((a) => ({ id: String(a.id), pk: String(a.id), result: a.result, createdBy: a.created_username || `User ${a.completed_by ?? ''}` })),
-            predictions: task.predictions ?? [],
+        session.current = startLabelingSession(LabelStudio, el, task, p, user, {
+          onBusy: setSaving,
+          onError: setError,
+          onDraftSaved: setDraftSaved,
+          onDone: () => {
+            setError(undefined);
+            setDone((n) => n + 1);
+            if (opened) navigate(`/projects/${id}/label`, { replace: true });
+            else void fetchNext();
           },
-          onLabelStudioLoad: (ls) => {
-            // The caller's own annotation is opened for update; otherwise a new one is started.
-            const mine = existing.find((a) => a.completed_by === user.id);
-            if (mine) return ls.annotationStore.selectAnnotation(String(mine.id));
-            const name = [user.first_name, user.last_name].join(' ').trim() || user.email;
-            const a = ls.annotationStore.addAnnotation({ userGenerate: true, createdBy: name });
-            ls.annotationStore.selectAnnotation(a.id);
-          },
-          onSubmitAnnotation: (_ls, annotation) => void save({ result: annotation.serializeAnnotation(), was_cancelled: false }),
-          onUpdateAnnotation: (_ls, annotation) => void save({ result: annotation.serializeAnnotation(), was_cancelled: false }, annotation.pk),
-          onSkipTask: () => void save({ result: [], was_cancelled: true }),
         });
       })
       .catch((e: Error) => setError(e));
     return () => {
       cancelled = true;
-      try {
-        instance?.destroy?.();
-      } catch {
-        /* the editor may already be gone */
-      }
+      session.current?.destroy();
+      session.current = null;
       root.replaceChildren();
     };
   }, [task, p, user, fetchNext, opened, id]);
 
-  const instructions = p?.show_instruction && p.expert_instruction ? plainText(p.expert_instruction) : '';
   const mayBrowse = can('task.view_all') || p?.show_data_manager_to_annotators === true;
+  const goNext = async () => {
+    if (!opened || !task) return;
+    try {
+      const next = mayBrowse ? await taskAfter(id, task.id) : null;
+      navigate(next ? `/projects/${id}/label?task=${next}` : `/projects/${id}/label`);
+    } catch (e) {
+      setError(e as Error);
+    }
+  };
+
+  const store = () => session.current?.store() ?? null;
+  const shortcuts: Shortcut[] = [
+    {
+      keys: 'Ctrl+Enter',
+      description: 'Submit (or update) the annotation',
+      matches: (e) => mod(e) && e.key === 'Enter',
+      run: () => {
+        const ls = store();
+        if (!ls || ls.isSubmitting || saving) return;
+        if (ls.annotationStore.selected?.pk) ls.updateAnnotation();
+        else ls.submitAnnotation();
+      },
+    },
+    {
+      keys: 'Ctrl+Space',
+      description: 'Skip the task',
+      enabled: p?.show_skip_button === true,
+      matches: (e) => e.ctrlKey && (e.code === 'Space' || e.key === ' '),
+      run: () => {
+        const ls = store();
+        if (ls && !ls.isSubmitting && !saving) ls.skipTask();
+      },
+    },
+    {
+      keys: 'Ctrl+Shift+→',
+      description: opened ? 'Next task, without saving' : 'Next task (on a task opened from the data)',
+      enabled: opened !== null,
+      matches: (e) => mod(e) && e.shiftKey && e.key === 'ArrowRight',
+      run: () => void goNext(),
+    },
+    { keys: '?', description: 'Show or hide this list', matches: (e) => e.key === '?', run: () => setHelpOpen((o) => !o) },
+  ];
+  useShortcuts(shortcuts);
+
+  const instructions = p?.show_instruction && p.expert_instruction.trim() ? p.expert_instruction : '';
 
   return (
     <Shell wide crumbs={[{ label: 'Projects', to: '/projects' }, { label: p?.title ?? `Project ${id}`, to: `/projects/${id}/data` }, { label: 'Labeling' }]}>
@@ -138,9 +171,23 @@ export function LabelingPage({ id }: { id: number }) {
               </span>
             )}
             {saving && <span className="muted">Saving…</span>}
+            {task && draftSaved && !saving && (
+              <span className="draft-state" data-testid="draft-state" title={draftSaved.toLocaleString()}>
+                Draft saved {clock(draftSaved)}
+              </span>
+            )}
           </div>
           <div className="row">
             <span className="muted">{done} labeled this session</span>
+            {instructions && <InstructionsToggle open={instructionsOpen} onToggle={() => setInstructionsOpen((o) => !o)} />}
+            <button type="button" className="btn btn-sm" onClick={() => setHelpOpen(true)} title="Keyboard shortcuts (?)">
+              Shortcuts
+            </button>
+            {opened && task && (
+              <button type="button" className="btn btn-sm" onClick={() => void goNext()}>
+                Next task
+              </button>
+            )}
             {mayBrowse && (
               <Link to={`/projects/${id}/data`} className="btn btn-sm">
                 Back to data
@@ -148,7 +195,7 @@ export function LabelingPage({ id }: { id: number }) {
             )}
           </div>
         </div>
-        {instructions && <div className="instructions">{instructions}</div>}
+        {instructions && <InstructionsPanel html={instructions} open={instructionsOpen} onClose={() => setInstructionsOpen(false)} />}
         <div style={{ padding: error || project.error ? '12px 24px 0' : 0 }}>
           <ErrorAlert error={error ?? project.error} />
         </div>
@@ -168,6 +215,7 @@ export function LabelingPage({ id }: { id: number }) {
         )}
         <div className="label-editor" ref={host} data-testid="editor" hidden={!task} />
       </div>
+      {helpOpen && <ShortcutsHelp shortcuts={shortcuts} onClose={closeHelp} />}
     </Shell>
   );
 }

@@ -1,46 +1,26 @@
 /**
  * The review stream of a project: the annotations nobody has reviewed yet, one at a time in the
  * Label Studio editor, with Accept / Reject and a comment for the annotator
- * (POST /api/annotation-reviews). Reviewers and above only (annotation.review).
+ * (POST /api/annotation-reviews). Reviewers and above only (annotation.review). Tasks arrive a
+ * page of 50 at a time, each loaded on its own (see review-stream.ts).
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { api, ApiError } from '../api/client';
-import type { Annotation, Project, Review, Task, TaskList } from '../api/types';
+import type { Project, Review } from '../api/types';
 import { useSession } from '../app/session';
 import { useApi } from '../app/use-api';
 import { RoleRefused } from '../components/role-refused';
 import { Shell } from '../components/shell';
 import { ago, Empty, ErrorAlert, Loading } from '../components/ui';
 import { loadEditor, unloadEditorStyles, type EditorInstance } from '../editor/label-studio';
-
-/** The first tasks with annotations, with their annotations. */
-const BATCH = 50;
-
-interface Item {
-  task: Task;
-  annotation: Annotation;
-}
-
-/** Tasks with at least one annotation, then each with its annotations. */
-async function loadItems(projectId: number): Promise<Item[]> {
-  const query = JSON.stringify({ filters: { conjunction: 'and', items: [{ filter: 'filter:tasks:total_annotations', operator: 'greater', type: 'Number', value: 0 }] }, ordering: ['tasks:id'] });
-  let list: TaskList;
-  try {
-    list = await api<TaskList>('GET', `/api/tasks?project=${projectId}&page_size=${BATCH}&query=${encodeURIComponent(query)}`);
-  } catch (e) {
-    if (e instanceof ApiError && e.status === 404) return []; // no page 1: nothing annotated yet
-    throw e;
-  }
-  const full = await Promise.all(list.tasks.map((t) => api<Task>('GET', `/api/tasks/${t.id}`)));
-  return full.flatMap((task) => (task.annotations ?? []).filter((a) => !a.was_cancelled).map((annotation) => ({ task, annotation })));
-}
+import { useReviewStream } from './review-stream';
 
 /** /projects/:id/review. */
 export function ReviewPage({ id }: { id: number }) {
   const { user, can } = useSession();
   const mayReview = can('annotation.review');
   const project = useApi(`project-${id}`, () => api<Project>('GET', `/api/projects/${id}`));
-  const items = useApi(mayReview ? `review-items-${id}` : null, () => loadItems(id));
+  const stream = useReviewStream(id, mayReview);
   const reviews = useApi(mayReview ? `reviews-${id}` : null, () => api<Review[]>('GET', `/api/annotation-reviews?annotation__task__project=${id}`));
   const [showAll, setShowAll] = useState(false);
   const [current, setCurrent] = useState<number | null>(null);
@@ -52,9 +32,15 @@ export function ReviewPage({ id }: { id: number }) {
 
   const verdicts = useMemo(() => new Map((reviews.data ?? []).map((r) => [r.annotation, r])), [reviews.data]);
   // Not one's own work: the server refuses reviewing it.
-  const all = (items.data ?? []).filter((i) => i.annotation.completed_by !== user?.id);
+  const all = stream.items.filter((i) => i.annotation.completed_by !== user?.id);
   const queue = showAll ? all : all.filter((i) => !verdicts.has(i.annotation.id));
   const selected = queue.find((i) => i.annotation.id === current) ?? queue[0];
+
+  // Everything loaded is reviewed: the next page of tasks comes on its own.
+  const { loading: streamLoading, hasMore, loadMore } = stream;
+  useEffect(() => {
+    if (!streamLoading && hasMore && queue.length === 0 && reviews.data) loadMore();
+  }, [streamLoading, hasMore, queue.length, reviews.data, loadMore]);
 
   const p = project.data;
   useEffect(() => () => unloadEditorStyles(), []);
@@ -114,7 +100,7 @@ export function ReviewPage({ id }: { id: number }) {
     return <RoleRefused crumbs={crumbs} title="Your role cannot review annotations" projectId={id} />;
   }
   const verdict = selected ? verdicts.get(selected.annotation.id) : undefined;
-  const loading = (items.loading && !items.data) || (reviews.loading && !reviews.data);
+  const loading = (stream.loading && !selected) || (reviews.loading && !reviews.data);
   return (
     <Shell wide crumbs={crumbs}>
       <div className="review-layout">
@@ -139,6 +125,14 @@ export function ReviewPage({ id }: { id: number }) {
               </button>
             );
           })}
+          <div className="review-more muted" data-testid="review-progress">
+            {stream.loaded} of {stream.total} annotated task{stream.total === 1 ? '' : 's'} loaded{stream.loading ? '…' : ''}
+            {stream.hasMore && !stream.loading && (
+              <button type="button" className="btn btn-sm" onClick={stream.loadMore}>
+                Load the next tasks
+              </button>
+            )}
+          </div>
         </aside>
         <section className="review-main">
           <div className="label-bar">
@@ -152,8 +146,8 @@ export function ReviewPage({ id }: { id: number }) {
             </div>
             <span className="muted">{decided} reviewed this session</span>
           </div>
-          <div style={{ padding: error || items.error || reviews.error ? '12px 24px 0' : 0 }}>
-            <ErrorAlert error={error ?? items.error ?? reviews.error ?? project.error} />
+          <div style={{ padding: error || stream.error || reviews.error ? '12px 24px 0' : 0 }}>
+            <ErrorAlert error={error ?? stream.error ?? reviews.error ?? project.error} />
           </div>
           {loading && <Loading label="Finding annotations to review…" />}
           {!loading && !selected && (

@@ -358,7 +358,7 @@ describe('the labeling story in a browser', () => {
     await expect.poll(() => rows.count()).toBe(4);
     await page.getByRole('button', { name: '+ Filter' }).click();
     await expect.poll(() => rows.count()).toBe(2); // the new filter starts as "labeled: has annotations"
-    await page.getByLabel('Select all on this page').check();
+    await page.getByLabel('Select all 2 tasks').check(); // selects by filter: every task it matches
     await page.getByRole('button', { name: 'Delete annotations' }).click();
     await page.getByRole('button', { name: 'Delete annotations' }).click();
     await page.getByRole('heading', { name: 'No tasks match' }).waitFor();

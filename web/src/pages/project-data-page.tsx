@@ -1,7 +1,8 @@
 /**
  * A project's data manager: its progress, and its tasks in the data manager's table (views,
- * filters, sorting, bulk actions: data-manager.tsx), with import and the label stream one click away. Annotators see it only when the
- * project allows; otherwise they are pointed to the label stream.
+ * filters, sorting, windowed scrolling, bulk actions: data-manager.tsx), with import and the
+ * label stream one click away. Annotators see it only when the project allows; otherwise they
+ * are pointed to the label stream.
  */
 import { useState } from 'react';
 import { api } from '../api/client';
@@ -30,6 +31,8 @@ export function ProjectDataPage({ id }: { id: number }) {
   const [importing, setImporting] = useState(query.get('import') === '1');
   const project = useApi(`project-${id}`, () => api<Project>('GET', `/api/projects/${id}`));
   const mayBrowse = can('task.view_all') || project.data?.show_data_manager_to_annotators === true;
+  // Who sees every task gets the table at once: its first page loads beside the project.
+  const table = mayBrowse && !project.error && <TaskTable projectId={id} onImport={() => setImporting(true)} refreshKey={refresh} />;
 
   const p = project.data;
   const closeImport = () => {
@@ -67,30 +70,31 @@ export function ProjectDataPage({ id }: { id: number }) {
           <div className="card card-body" style={{ marginBottom: 20 }}>
             <Progress done={p.finished_task_number} total={p.task_number} label={`${p.finished_task_number} of ${p.task_number} tasks finished · ${p.total_annotations_number} annotations`} />
           </div>
-          {!mayBrowse ? (
-            <div className="card">
-              <Empty icon="target" title="Start labeling">
-                <p>This project hands you tasks one at a time in the label stream.</p>
-                <Link to={`/projects/${id}/label`} className="btn btn-primary">
-                  Open the label stream
-                </Link>
-              </Empty>
-            </div>
-          ) : (
-            <TaskTable p={p} onImport={() => setImporting(true)} refreshKey={refresh} />
-          )}
-          {importing && can('task.import') && (
-            <ImportDrawer
-              projectId={id}
-              example={exampleFor(p)}
-              onClose={closeImport}
-              onImported={() => {
-                project.reload();
-                setRefresh((n) => n + 1);
-              }}
-            />
-          )}
         </>
+      )}
+      {p && !mayBrowse ? (
+        <div className="card">
+          <Empty icon="target" title="Start labeling">
+            <p>This project hands you tasks one at a time in the label stream.</p>
+            <Link to={`/projects/${id}/label`} className="btn btn-primary">
+              Open the label stream
+            </Link>
+          </Empty>
+        </div>
+      ) : (
+        // One place in the tree whether or not the project has arrived, so the table never remounts.
+        <div hidden={!p}>{table}</div>
+      )}
+      {p && importing && can('task.import') && (
+        <ImportDrawer
+          projectId={id}
+          example={exampleFor(p)}
+          onClose={closeImport}
+          onImported={() => {
+            project.reload();
+            setRefresh((n) => n + 1);
+          }}
+        />
       )}
     </Shell>
   );

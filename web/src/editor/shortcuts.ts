@@ -1,7 +1,8 @@
 /**
- * The labeling page's keyboard shortcuts, on top of the editor's own: one window listener in
- * the capture phase, so a shortcut handled here does not also reach the editor's key handler
- * (no double submit). Nothing fires while the user types in a text field.
+ * The labeling and review pages' keyboard shortcuts, on top of the editor's own: one window
+ * listener in the capture phase, so a shortcut handled here does not also reach the editor's key
+ * handler (no double submit). Nothing fires while the user types in a text field, except the
+ * shortcuts marked `inText` (listed as such in the help).
  */
 import { useEffect, useRef } from 'react';
 
@@ -13,6 +14,8 @@ export interface Shortcut {
   run: () => void;
   /** Off: listed in the help but does nothing (e.g. Skip in a project without it). */
   enabled?: boolean;
+  /** Fires in a text field too (e.g. Ctrl+Enter to accept while writing the review comment). */
+  inText?: boolean;
 }
 
 /** Input types that take no typing (a focused checkbox must not block Ctrl+Enter). */
@@ -44,8 +47,9 @@ export function useShortcuts(shortcuts: Shortcut[]): void {
   current.current = shortcuts;
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      if (e.repeat || e.isComposing || isTyping(e.target)) return;
-      const hit = current.current.find((s) => s.matches(e));
+      if (e.repeat || e.isComposing) return;
+      const typing = isTyping(e.target);
+      const hit = current.current.find((s) => s.matches(e) && (s.inText === true || !typing));
       if (!hit) return;
       e.preventDefault();
       e.stopPropagation();

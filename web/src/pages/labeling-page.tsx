@@ -6,6 +6,9 @@
  * Around the editor: predictions pre-fill new annotations, drafts are kept on the server and
  * restored, the project's instructions sit in a collapsible panel, and keyboard shortcuts
  * ("?" lists them) submit, skip and move on. The editor session itself is editor/labeling-session.ts.
+ * `?selection=KEY` (from the data manager's "Label selected") keeps the user in that selection:
+ * after each submit or skip the next task comes from it (editor/label-selection.ts), the bar shows
+ * "Task k of N selected", and an exhausted selection shows a finished state.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, ApiError } from '../api/client';
@@ -18,9 +21,11 @@ import { Shell } from '../components/shell';
 import { ShortcutsHelp } from '../components/shortcuts-help';
 import { Empty, ErrorAlert, Loading } from '../components/ui';
 import { loadEditor, unloadEditorStyles } from '../editor/label-studio';
+import { nextInSelection, selectionUrl, useLabelSelection } from '../editor/label-selection';
 import { startLabelingSession, type LabelingSession } from '../editor/labeling-session';
 import { mod, useShortcuts, type Shortcut } from '../editor/shortcuts';
 import { planStart } from '../editor/start-plan';
+import { SelectionDone, SelectionProgressBadge } from './label-selection-parts';
 
 /** The task after `taskId` in the project's id order (null at the end). */
 async function taskAfter(projectId: number, taskId: number): Promise<number | null> {
@@ -42,8 +47,10 @@ export function LabelingPage({ id }: { id: number }) {
   const { user, can } = useSession();
   const { query } = useLocation();
   const opened = Number(query.get('task')) || null;
-  const project = useApi(`project-${id}`, () => api<Project>('GET', `/api/projects/${id}`));
+  const project = useApi(`project-${id}`, () => api<Project & { maximum_annotations?: number }>('GET', `/api/projects/${id}`));
   const [task, setTask] = useState<Task | null | undefined>(undefined);
+  const picked = useLabelSelection(id, query.get('selection'), task === undefined ? undefined : (task?.id ?? null), user?.id, project.data?.maximum_annotations);
+  const { key: selectionKey, selection } = picked;
   const [error, setError] = useState<Error>();
   const [saving, setSaving] = useState(false);
   const [done, setDone] = useState(0);
@@ -59,12 +66,16 @@ export function LabelingPage({ id }: { id: number }) {
     setTask(undefined);
     try {
       if (opened) setTask(await api<Task>('GET', `/api/tasks/${opened}`));
-      else setTask(await api<Task>('GET', `/api/projects/${id}/next`));
+      else if (selection && selectionKey) {
+        const next = await nextInSelection(selection);
+        if (next) navigate(selectionUrl(id, selectionKey, next), { replace: true });
+        else setTask(null);
+      } else setTask(await api<Task>('GET', `/api/projects/${id}/next`));
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) setTask(null);
       else setError(e as Error);
     }
-  }, [id, opened]);
+  }, [id, opened, selection, selectionKey]);
 
   useEffect(() => {
     if (mayLabel) void fetchNext();
@@ -78,6 +89,14 @@ export function LabelingPage({ id }: { id: number }) {
     window.addEventListener('pagehide', flush);
     return () => window.removeEventListener('pagehide', flush);
   }, []);
+
+  // After a submit or skip: the selection's next task, the stream after an opened task, or the stream's next.
+  const afterDone = useRef(() => {});
+  afterDone.current = () => {
+    if (selection && selectionKey) navigate(selectionUrl(id, selectionKey), { replace: true });
+    else if (opened) navigate(`/projects/${id}/label`, { replace: true });
+    else void fetchNext();
+  };
 
   const p = project.data;
   useEffect(() => {
@@ -98,8 +117,7 @@ export function LabelingPage({ id }: { id: number }) {
           onDone: () => {
             setError(undefined);
             setDone((n) => n + 1);
-            if (opened) navigate(`/projects/${id}/label`, { replace: true });
-            else void fetchNext();
+            afterDone.current();
           },
         });
       })
@@ -110,11 +128,16 @@ export function LabelingPage({ id }: { id: number }) {
       session.current = null;
       root.replaceChildren();
     };
-  }, [task, p, user, fetchNext, opened, id]);
+  }, [task, p, user]);
 
   const mayBrowse = can('task.view_all') || p?.show_data_manager_to_annotators === true;
   const goNext = async () => {
     if (!opened || !task) return;
+    if (selection && selectionKey) {
+      picked.pass(task.id);
+      navigate(selectionUrl(id, selectionKey), { replace: true });
+      return;
+    }
     try {
       const next = mayBrowse ? await taskAfter(id, task.id) : null;
       navigate(next ? `/projects/${id}/label?task=${next}` : `/projects/${id}/label`);
@@ -148,7 +171,7 @@ export function LabelingPage({ id }: { id: number }) {
     },
     {
       keys: 'Ctrl+Shift+→',
-      description: opened ? 'Next task, without saving' : 'Next task (on a task opened from the data)',
+      description: selection ? 'Next task of the selection, without saving (this one waits until the end)' : opened ? 'Next task, without saving' : 'Next task (on a task opened from the data)',
       enabled: opened !== null,
       matches: (e) => mod(e) && e.shiftKey && e.key === 'ArrowRight',
       run: () => void goNext(),
@@ -170,6 +193,7 @@ export function LabelingPage({ id }: { id: number }) {
                 Task #{task.id}
               </span>
             )}
+            {task && picked.progress && <SelectionProgressBadge progress={picked.progress} />}
             {saving && <span className="muted">Saving…</span>}
             {task && draftSaved && !saving && (
               <span className="draft-state" data-testid="draft-state" title={draftSaved.toLocaleString()}>
@@ -188,16 +212,21 @@ export function LabelingPage({ id }: { id: number }) {
                 Next task
               </button>
             )}
-            {mayBrowse && (
+            {(mayBrowse || selection) && (
               <Link to={`/projects/${id}/data`} className="btn btn-sm">
-                Back to data
+                {selection ? 'Back to data manager' : 'Back to data'}
               </Link>
             )}
           </div>
         </div>
         {instructions && <InstructionsPanel html={instructions} open={instructionsOpen} onClose={() => setInstructionsOpen(false)} />}
-        <div style={{ padding: error || project.error ? '12px 24px 0' : 0 }}>
+        <div style={{ padding: error || project.error || picked.lost ? '12px 24px 0' : 0 }}>
           <ErrorAlert error={error ?? project.error} />
+          {picked.lost && (
+            <div className="alert" role="status">
+              The selection this link was opened with is kept only in the tab that opened it: after this task, the project’s own stream goes on.
+            </div>
+          )}
         </div>
         {!mayLabel && (
           <Empty icon="lock" title="Your role cannot label">
@@ -205,7 +234,8 @@ export function LabelingPage({ id }: { id: number }) {
           </Empty>
         )}
         {mayLabel && task === undefined && !error && <Loading label="Finding your next task…" />}
-        {mayLabel && task === null && (
+        {mayLabel && task === null && selection && <SelectionDone projectId={id} selection={selection} total={picked.progress?.total} onRevisit={picked.revisitPassed} />}
+        {mayLabel && task === null && !selection && (
           <Empty icon="check" title="All done">
             <p>There are no more tasks for you in this project right now.</p>
             <Link to="/projects" className="btn">

@@ -2,18 +2,52 @@
  * The review stream of a project: the annotations nobody has reviewed yet, one at a time in the
  * Label Studio editor, with Accept / Reject and a comment for the annotator
  * (POST /api/annotation-reviews). Reviewers and above only (annotation.review). Tasks arrive a
- * page of 50 at a time, each loaded on its own (see review-stream.ts).
+ * page of 50 at a time, each loaded on its own (see review-stream.ts). Keyboard: Ctrl+Enter
+ * accepts, Ctrl+Backspace rejects (first moving to the comment when none is written), Ctrl+Shift+→
+ * moves on without deciding, "?" lists them (editor/shortcuts.ts, review-shortcuts below).
  */
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type RefObject } from 'react';
 import { api, ApiError } from '../api/client';
 import type { Project, Review } from '../api/types';
 import { useSession } from '../app/session';
 import { useApi } from '../app/use-api';
 import { RoleRefused } from '../components/role-refused';
 import { Shell } from '../components/shell';
+import { ShortcutsHelp } from '../components/shortcuts-help';
 import { ago, Empty, ErrorAlert, Loading } from '../components/ui';
 import { loadEditor, unloadEditorStyles, type EditorInstance } from '../editor/label-studio';
+import { mod, useShortcuts, type Shortcut } from '../editor/shortcuts';
 import { useReviewStream } from './review-stream';
+
+/** What the review shortcuts act on. */
+interface ReviewKeys {
+  decide: (accepted: boolean) => void;
+  /** Whether a decision can be sent now (an annotation is shown, nothing is being saved). */
+  ready: boolean;
+  comment: string;
+  commentField: RefObject<HTMLInputElement | null>;
+  skip: () => void;
+  toggleHelp: () => void;
+}
+
+/**
+ * The review page's shortcuts. Accept and Reject also fire from the comment field (so a comment
+ * can be typed and sent without the mouse); Reject with no comment written first moves to the
+ * comment field, so the annotator hears why (pressed again there, it rejects without one).
+ */
+function reviewShortcuts(k: ReviewKeys): Shortcut[] {
+  const reject = () => {
+    const field = k.commentField.current;
+    if (field && !k.comment.trim() && document.activeElement !== field) field.focus();
+    else if (k.ready) k.decide(false);
+  };
+  return [
+    { keys: 'Ctrl+Enter', description: 'Accept the annotation', inText: true, matches: (e) => mod(e) && e.key === 'Enter', run: () => k.ready && k.decide(true) },
+    { keys: 'Ctrl+Backspace', description: 'Reject (with no comment yet: go to the comment first, press again to reject)', inText: true, matches: (e) => mod(e) && e.key === 'Backspace', run: reject },
+    { keys: 'Ctrl+Shift+→', description: 'Next annotation in the queue, without deciding', matches: (e) => mod(e) && e.shiftKey && e.key === 'ArrowRight', run: k.skip },
+    { keys: '?', description: 'Show or hide this list', matches: (e) => e.key === '?', run: k.toggleHelp },
+  ];
+}
 
 /** /projects/:id/review. */
 export function ReviewPage({ id }: { id: number }) {
@@ -28,7 +62,10 @@ export function ReviewPage({ id }: { id: number }) {
   const [error, setError] = useState<ApiError | Error>();
   const [busy, setBusy] = useState(false);
   const [decided, setDecided] = useState(0);
+  const [helpOpen, setHelpOpen] = useState(false);
+  const closeHelp = useCallback(() => setHelpOpen(false), []);
   const host = useRef<HTMLDivElement>(null);
+  const commentField = useRef<HTMLInputElement>(null);
 
   const verdicts = useMemo(() => new Map((reviews.data ?? []).map((r) => [r.annotation, r])), [reviews.data]);
   // Not one's own work: the server refuses reviewing it.
@@ -95,6 +132,14 @@ export function ReviewPage({ id }: { id: number }) {
     }
   };
 
+  const skip = () => {
+    const at = queue.findIndex((i) => i.annotation.id === selected?.annotation.id);
+    const next = queue[at + 1];
+    if (next) setCurrent(next.annotation.id);
+  };
+  const shortcuts = reviewShortcuts({ decide: (a) => void decide(a), ready: !!selected && !busy, comment, commentField, skip, toggleHelp: () => setHelpOpen((o) => !o) });
+  useShortcuts(mayReview ? shortcuts : []);
+
   const crumbs = [{ label: 'Projects', to: '/projects' }, { label: p?.title ?? `Project ${id}`, to: `/projects/${id}/data` }, { label: 'Review' }];
   if (!mayReview) {
     return <RoleRefused crumbs={crumbs} title="Your role cannot review annotations" projectId={id} />;
@@ -144,7 +189,12 @@ export function ReviewPage({ id }: { id: number }) {
                 </span>
               )}
             </div>
-            <span className="muted">{decided} reviewed this session</span>
+            <div className="row">
+              <span className="muted">{decided} reviewed this session</span>
+              <button type="button" className="btn btn-sm" onClick={() => setHelpOpen(true)} title="Keyboard shortcuts (?)">
+                Shortcuts
+              </button>
+            </div>
           </div>
           <div style={{ padding: error || stream.error || reviews.error ? '12px 24px 0' : 0 }}>
             <ErrorAlert error={error ?? stream.error ?? reviews.error ?? project.error} />
@@ -160,7 +210,7 @@ export function ReviewPage({ id }: { id: number }) {
             <div className="review-actions">
               <div className="field">
                 <label htmlFor="review-comment">Comment for the annotator</label>
-                <input id="review-comment" className="input" value={comment} onChange={(e) => setComment(e.target.value)} placeholder={verdict?.comment ?? 'Optional: what to fix, or what was good'} maxLength={10_000} />
+                <input id="review-comment" ref={commentField} className="input" value={comment} onChange={(e) => setComment(e.target.value)} placeholder={verdict?.comment ?? 'Optional: what to fix, or what was good'} maxLength={10_000} />
               </div>
               <button className="btn btn-lg" style={{ color: 'var(--c-danger)' }} disabled={busy} onClick={() => void decide(false)}>
                 Reject
@@ -172,6 +222,7 @@ export function ReviewPage({ id }: { id: number }) {
           )}
         </section>
       </div>
+      {helpOpen && <ShortcutsHelp shortcuts={shortcuts} onClose={closeHelp} editor={false} />}
     </Shell>
   );
 }

@@ -1,6 +1,7 @@
 /**
  * What can be done to the selected tasks: label them (the `next_task` action picks the first one
- * still to label within the selection), assign them to annotators, or to reviewers for whoever
+ * still to label within the selection; the labeling page then goes on through the selection, see
+ * editor/label-selection.ts), assign them to annotators, or to reviewers for whoever
  * holds `task.assign_reviewers` (POST /api/projects/:id/tasks/assignees, type AN or RE), and the
  * server's own bulk actions (GET /api/dm/actions lists those the caller may run). Every request
  * carries the selection as `selectedItems` with the table's filters, so "all 100,000" is one
@@ -12,6 +13,7 @@ import type { Filters, Membership, Role, Task } from '../../api/types';
 import { navigate } from '../../app/router';
 import { useSession } from '../../app/session';
 import { ConfirmButton, nameOf } from '../../components/ui';
+import { saveSelection, selectionUrl } from '../../editor/label-selection';
 import { EVERYTHING, NOTHING, selectedItems, type RowSelection } from './selection';
 
 /** One entry of GET /api/dm/actions. */
@@ -96,7 +98,9 @@ export function BulkBar(p: Props) {
   const labelSelected = async () => {
     try {
       const t = await api<Task>('POST', `/api/dm/actions?id=next_task&project=${p.projectId}`, body());
-      navigate(`/projects/${p.projectId}/label?task=${t.id}`);
+      // The labeling page goes on through the same selection (kept for this tab, named in the URL).
+      const key = saveSelection({ project: p.projectId, selectedItems: selectedItems(p.selection), filters: p.query.filters, ordering: p.query.ordering });
+      navigate(selectionUrl(p.projectId, key, t.id));
     } catch (e) {
       p.onError(e instanceof ApiError && e.status === 404 ? new Error('Every selected task is labeled already (or taken by others).') : (e as Error));
     }

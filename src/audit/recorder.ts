@@ -4,14 +4,16 @@
  * an edit, deletion or reordering breaks the chain. Events are written inside the caller's
  * transaction: no change without its event, no event for a change that rolled back.
  *
- * One INSERT per event (prepared once, no query building): the predecessor's hash comes from
+ * One INSERT per event (prepared once, no query building; on SQLite run straight on the
+ * connection the transaction holds): the predecessor's hash comes from
  * memory, and the database's insert trigger (migration 0009) skips an event that does not link
  * to the real last event; only then is the last hash read and the insert repeated. On PostgreSQL
  * that trigger also takes the advisory lock that serialises writers across processes.
  */
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import { CompiledQuery, PostgresAdapter, type Transaction } from 'kysely';
-import type { Db } from '../db/database.js';
+import type SQLite from 'better-sqlite3';
+import { sqliteOfTransaction, type Db } from '../db/database.js';
 import type { AuditCheckpointsTable, AuditEventsTable, Database } from '../db/schema.js';
 import { safeEqual, type Secrets } from '../security/secret-key.js';
 import type { AuditAction } from './actions.js';
@@ -118,13 +120,46 @@ async function lastHash(trx: Transaction<Database>): Promise<string> {
   return r.rows[0]?.hash ?? GENESIS_HASH;
 }
 
+/** The recorder's two statements, prepared once per SQLite connection. */
+const sqliteStatements = new WeakMap<SQLite.Database, { insert: SQLite.Statement; last: SQLite.Statement }>();
+
+/**
+ * Runs the INSERT (and, when it was skipped, reads the last hash) straight on the SQLite
+ * connection the transaction holds: the same statements in the same transaction, without
+ * Kysely's per-query machinery, which costs as much as the insert itself on this hot path.
+ */
+function sqliteAppender(handle: SQLite.Database) {
+  let s = sqliteStatements.get(handle);
+  if (!s) sqliteStatements.set(handle, (s = { insert: handle.prepare(INSERT_SQLITE), last: handle.prepare(LAST_HASH).pluck() }));
+  const { insert, last } = s;
+  return {
+    insert: (values: unknown[]) => {
+      const r = insert.run(values);
+      return { inserted: r.changes === 1, id: Number(r.lastInsertRowid) };
+    },
+    lastHash: () => (last.get() as string | undefined) ?? GENESIS_HASH,
+  };
+}
+
+/** The same through Kysely (PostgreSQL, or a database not opened by openDatabase). */
+function kyselyAppender(trx: Transaction<Database>, insert: string) {
+  return {
+    insert: async (values: unknown[]) => {
+      const r = await trx.executeQuery<{ id: number | string }>(CompiledQuery.raw(insert, values));
+      return { inserted: r.numAffectedRows === 1n, id: Number(r.rows[0]?.id ?? r.insertId) };
+    },
+    lastHash: () => lastHash(trx),
+  };
+}
+
 async function appendInTransaction(trx: Transaction<Database>, secrets: Secrets, source: AuditSource, d: AuditDetails): Promise<number> {
   const adapter = trx.getExecutor().adapter;
-  const insert = adapter instanceof PostgresAdapter ? INSERT_PG : INSERT_SQLITE;
+  const handle = sqliteOfTransaction(trx);
+  const append = handle ? sqliteAppender(handle) : kyselyAppender(trx, adapter instanceof PostgresAdapter ? INSERT_PG : INSERT_SQLITE);
   let head = heads.get(adapter);
   if (!head) heads.set(adapter, (head = { hash: undefined }));
   const row: HashedFields & { hash: string } = {
-    prev_hash: head.hash ?? (await lastHash(trx)),
+    prev_hash: head.hash ?? (await append.lastHash()),
     created_at: new Date().toISOString(),
     organization_id: d.organizationId !== undefined ? d.organizationId : source.organizationId,
     actor_user_id: source.actorUserId,
@@ -144,14 +179,13 @@ async function appendInTransaction(trx: Transaction<Database>, secrets: Secrets,
   // SQLite write lock, or the advisory lock the PostgreSQL trigger took), so the re-read is final.
   for (let attempt = 0; attempt < 3; attempt++) {
     row.hash = hashEvent(chainKey(secrets), row);
-    const r = await trx.executeQuery<{ id: number | string }>(CompiledQuery.raw(insert, COLUMNS.map((c) => row[c])));
-    if (r.numAffectedRows === 1n) {
+    const r = await append.insert(COLUMNS.map((c) => row[c]));
+    if (r.inserted) {
       head.hash = row.hash;
-      const id = Number(r.rows[0]?.id ?? r.insertId);
-      source.onRecorded?.(id);
-      return id;
+      source.onRecorded?.(r.id);
+      return r.id;
     }
-    row.prev_hash = await lastHash(trx);
+    row.prev_hash = await append.lastHash();
   }
   head.hash = undefined;
   throw new Error('The audit event was not appended: the chain head kept moving.');

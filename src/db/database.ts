@@ -18,6 +18,7 @@ import {
   type Migration,
   type MigrationProvider,
   type QueryResult,
+  type Transaction,
   type TransactionSettings,
 } from 'kysely';
 import pg from 'pg';
@@ -84,6 +85,7 @@ export function openDatabase(database: Config['database']): { db: Db; dialect: D
   reader.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteWithReaderDialect(withStatementCache(sqlite), withStatementCache(reader)) });
   sqliteHandles.set(db, sqlite);
+  sqliteByAdapter.set(db.getExecutor().adapter, sqlite);
   return { db, dialect: 'sqlite' };
 }
 
@@ -99,6 +101,21 @@ const sqliteHandles = new WeakMap<Db, SQLite.Database>();
  */
 export function sqliteHandleOf(db: Db): SQLite.Database | undefined {
   return sqliteHandles.get(db);
+}
+
+/** The same connections, keyed by the Kysely adapter a database and its transactions share. */
+const sqliteByAdapter = new WeakMap<object, SQLite.Database>();
+
+/**
+ * For a hot path inside a transaction (the audit recorder): the better-sqlite3 connection behind
+ * `trx` when `trx` is a Kysely transaction on a SQLite database opened here and that connection is
+ * in it (Kysely holds the only writer connection for the whole transaction, so statements run on
+ * it now, synchronously, are part of `trx`). Undefined otherwise (PostgreSQL, no transaction).
+ */
+export function sqliteOfTransaction(trx: Db | Transaction<Database>): SQLite.Database | undefined {
+  if (!trx.isTransaction) return undefined;
+  const handle = sqliteByAdapter.get(trx.getExecutor().adapter);
+  return handle?.inTransaction ? handle : undefined;
 }
 
 type CachingDatabase = ReturnType<typeof withStatementCache>;

@@ -29,6 +29,8 @@ export interface ServerOptions {
   command: ServerCommand;
   /** Extra node flags, e.g. --cpu-prof, --max-semi-space-size=…, --import ./probe.mjs. */
   nodeArgs?: string[];
+  /** More environment for the server (e.g. SSRF_ALLOWED_HOSTS for a loopback storage emulator). */
+  env?: Record<string, string>;
 }
 
 export interface ServerProcess {
@@ -102,6 +104,7 @@ function serverEnv(opts: ServerOptions, port: number, token: string): NodeJS.Pro
     LABEL_STUDIO_PASSWORD: `bench ${randomBytes(12).toString('hex')} passphrase`,
     LABEL_STUDIO_USER_TOKEN: token,
     ...(opts.databaseUrl !== undefined && { DATABASE_URL: opts.databaseUrl }),
+    ...opts.env,
   };
 }
 

@@ -9,30 +9,9 @@ import tls from 'node:tls';
 import { z } from 'zod';
 import { invalidAllowedHosts, isLoopbackHost } from '../outbound/address-policy.js';
 import { readCertificates } from './pem.js';
+import { bool, int, optionalText } from './env-values.js';
+import { fileStorageEnv, fileStorageFrom, type FileStorageConfig } from './file-storage.js';
 import { PG_SSL_MODE_NAMES, postgresFrom, redisFrom, type PostgresConfig, type RedisConfig } from './connections.js';
-
-/** Label Studio writes booleans as True/False; accept any case and 1/0, yes/no, on/off. */
-const bool = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .refine((v) => ['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'].includes(v), {
-    message: 'must be true or false (also 1/0, yes/no, on/off)',
-  })
-  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
-
-const int = (min: number, max: number) =>
-  z
-    .string()
-    .trim()
-    .regex(/^-?\d+$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
-
-const optionalText = z
-  .string()
-  .transform((v) => (v.trim() === '' ? undefined : v))
-  .optional();
 
 /**
  * The environment, variable by variable. `describe()` texts are the documentation: the README
@@ -95,9 +74,12 @@ export const envSchema = z.object({
   WORKER_CONCURRENCY: int(1, 64)
     .default(2)
     .describe('Jobs one `labelvault worker` process runs at once (with REDIS_URL). The embedded server runs at most 2.'),
+  JOBS_STALLED_INTERVAL_MS: int(500, 600_000)
+    .default(30_000)
+    .describe('With REDIS_URL: how long a running job\'s lock lasts unrenewed, and how often workers look for jobs whose worker died (BullMQ lockDuration and stalledInterval). A killed worker\'s job goes to another worker within about twice this. Keep it well above the longest event-loop pause of a worker.'),
   SHUTDOWN_GRACE_SECONDS: int(1, 3600)
     .default(20)
-    .describe('On SIGTERM: how long running jobs may take to finish before they are stopped (re-queued with Redis, failed without). Keep it below the orchestrator\'s kill timeout.'),
+    .describe('On SIGTERM: how long in-flight requests, then running jobs, may take to finish before they are stopped (requests lose their connection and roll back; jobs are re-queued with Redis, failed without). Keep twice this below the orchestrator\'s kill timeout.'),
   METRICS_ENABLED: bool
     .default(false)
     .describe('true: serve Prometheus metrics at GET /metrics (needs METRICS_TOKEN). false (default): /metrics answers 404.'),
@@ -211,6 +193,10 @@ export const envSchema = z.object({
     'Comma-separated PEM files of certificate authorities trusted, beside the built-in ones, by every outbound TLS connection (fetches, PostgreSQL, Redis, storages).',
   ),
   AWS_CA_BUNDLE: optionalText.describe('PEM file of the certificate authorities the S3 client trusts (Label Studio name).'),
+  AWS_ENDPOINT_URL_STS: z.string().trim().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, 'must be an http:// or https:// URL').optional().describe(
+    'AWS SDK name. STS endpoint through which S3 storages with a role_arn assume their IAM role (a VPC endpoint, or an S3-compatible store\'s STS); the SSRF rules apply to it. Unset: the storage region\'s, https://sts.<region>.amazonaws.com.',
+  ),
+  ...fileStorageEnv,
   LABEL_STUDIO_USERNAME: optionalText.describe(
     'Email of the first Owner, created at start if missing (Label Studio name).',
   ),
@@ -282,11 +268,15 @@ export interface Config {
   /** Prefix of every Redis key (queue, rate-limit counters). */
   redisKeyPrefix: string;
   /** Jobs a `labelvault worker` process runs at once. */
-  jobs: { workerConcurrency: number };
+  jobs: { workerConcurrency: number; stalledIntervalMs: number };
   /** SIGTERM: how long running jobs may take before they are stopped. */
   shutdown: { graceMs: number };
   /** Prometheus metrics at GET /metrics; null: off (404). */
   metrics: { token: string } | null;
+  /** Where export snapshot files are kept: the data folder or a bucket (src/config/file-storage.ts). */
+  files: FileStorageConfig;
+  /** Storages: the STS endpoint IAM roles are assumed through (AWS_ENDPOINT_URL_STS); null: each region's own. */
+  storages: { stsEndpoint: string | null };
 }
 
 /** Thrown when the environment is invalid; its message lists every problem by variable name. */
@@ -437,6 +427,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const trust = trustFrom(e, problems);
   const database = databaseFrom(e, dataDir, trust.ca, problems);
   const redis = redisFrom(e, trust.ca, problems);
+  const files = fileStorageFrom(e, dataDir, problems);
   if (problems.length > 0 || database === undefined) throw new ConfigError(problems);
 
   const config: Config = {
@@ -475,9 +466,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     usage: { collect: e.COLLECT_ANALYTICS },
     audit: { retentionDays: e.AUDIT_RETENTION_DAYS },
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
-    jobs: { workerConcurrency: e.WORKER_CONCURRENCY },
+    jobs: { workerConcurrency: e.WORKER_CONCURRENCY, stalledIntervalMs: e.JOBS_STALLED_INTERVAL_MS },
     shutdown: { graceMs: e.SHUTDOWN_GRACE_SECONDS * 1000 },
     metrics: e.METRICS_ENABLED && e.METRICS_TOKEN !== undefined ? { token: e.METRICS_TOKEN } : null,
+    files,
+    storages: { stsEndpoint: e.AWS_ENDPOINT_URL_STS?.replace(/\/+$/, '') ?? null },
     tls,
     cors: { allowedOrigins },
     limits: { jsonMaxDepth: e.JSON_MAX_DEPTH, ratePerMinute: e.API_RATE_LIMIT_PER_MINUTE ?? (e.NODE_ENV === 'test' ? 0 : 1200) },

@@ -1,13 +1,16 @@
 /**
  * Prometheus metrics (METRICS_ENABLED, off by default): request latency by route template, job
  * queue depth (read from the job runner when scraped: the whole queue, for the Redis one) and
- * the duration of the job attempts this process ran, by job name and outcome. GET /metrics
- * serves them to a scraper holding METRICS_TOKEN (system.routes.ts); a `labelvault worker`
- * serves them on its probe listener (processes.ts).
+ * the duration of the job attempts this process ran, by job name and outcome, and throughput
+ * counters: tasks imported, tasks exported (by way: snapshot or download) and objects turned into
+ * tasks by an import storage sync (by storage kind), each counted once its rows are committed (or,
+ * for a download, once the whole export was streamed). GET /metrics serves them to a scraper
+ * holding METRICS_TOKEN (system.routes.ts); a `labelvault worker` serves them on its probe
+ * listener (processes.ts).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AttemptObserver, JobRunner } from '../jobs/job-runner.js';
 
 /** The metrics of one process, in a registry of its own (never prom-client's global one). */
@@ -15,6 +18,9 @@ export class Metrics {
   readonly registry = new Registry();
   private readonly requests: Histogram<'method' | 'route' | 'status_code'>;
   private readonly attempts: Histogram<'job' | 'outcome'>;
+  private readonly imported: Counter;
+  private readonly exported: Counter<'via'>;
+  private readonly synced: Counter<'kind'>;
   private jobs: JobRunner | undefined;
 
   constructor() {
@@ -33,6 +39,24 @@ export class Metrics {
       buckets: [0.05, 0.25, 1, 5, 15, 60, 300, 900, 3600],
       registers: [this.registry],
     });
+    this.imported = new Counter({
+      name: 'labelvault_tasks_imported_total',
+      help: 'Tasks committed by imports run in this process (API imports, uploads and import storage syncs).',
+      registers: [this.registry],
+    });
+    this.exported = new Counter({
+      name: 'labelvault_tasks_exported_total',
+      help: 'Tasks written by exports in this process, by way: snapshot (a completed export snapshot) or download (a fully streamed direct export).',
+      labelNames: ['via'],
+      registers: [this.registry],
+    });
+    for (const via of ['snapshot', 'download']) this.exported.inc({ via }, 0); // both series exist from the start
+    this.synced = new Counter({
+      name: 'labelvault_storage_objects_synced_total',
+      help: 'Storage objects turned into tasks (committed) by import storage syncs run in this process, by storage kind (s3, gcs, azure, redis, localfiles).',
+      labelNames: ['kind'],
+      registers: [this.registry],
+    });
     const metrics = this;
     new Gauge({
       name: 'labelvault_job_queue_depth',
@@ -49,6 +73,21 @@ export class Metrics {
 
   /** Observer handed to the job runner: records each attempt's duration. */
   readonly observeJob: AttemptObserver = (name, outcome, seconds) => this.attempts.observe({ job: name, outcome }, seconds);
+
+  /** Counts tasks an import committed. */
+  countImported(tasks: number): void {
+    if (tasks > 0) this.imported.inc(tasks);
+  }
+
+  /** Counts tasks an export wrote: a completed snapshot, or a download streamed to its end. */
+  countExported(via: 'snapshot' | 'download', tasks: number): void {
+    this.exported.inc({ via }, tasks);
+  }
+
+  /** Counts storage objects a sync committed as tasks, by storage kind. */
+  countSynced(kind: string, objects: number): void {
+    this.synced.inc({ kind }, objects);
+  }
 
   /** The runner whose queue depth is reported (set once it exists). */
   watchQueue(jobs: JobRunner): void {

@@ -6,7 +6,7 @@
 import type { AppDeps } from '../app-deps.js';
 import { auditPruneJob } from '../audit/retention.js';
 import { snapshotJob } from '../modules/exports/snapshot.job.js';
-import { exportAnnotationJob, exportSyncJob } from '../modules/storages/storage-export.job.js';
+import { exportAnnotationJob, exportAnnotationsJob, exportSyncJob } from '../modules/storages/storage-export.job.js';
 import { importSyncJob } from '../modules/storages/storage-sync.job.js';
 import { InProcessJobRunner } from './in-process-runner.js';
 import type { AttemptObserver, JobHandler, JobRunner } from './job-runner.js';
@@ -20,12 +20,12 @@ export interface JobDefinition<P> {
    * process left queued or running (rows it would never finish). Returns how many it marked.
    */
   recoverInterrupted?(deps: AppDeps): Promise<number>;
-  /** A recurring job: enqueued (with an empty payload) `firstAfterMs` after start-up, then every `intervalMs`. */
+  /** A recurring job: enqueued (with an empty payload) `firstAfterMs` after start-up, then once per `intervalMs` slot (startRecurringJobs). */
   every?: { intervalMs: number; firstAfterMs: number };
 }
 
 /** The registered job definitions. */
-export const JOB_DEFINITIONS: readonly JobDefinition<any>[] = [snapshotJob, importSyncJob, exportAnnotationJob, exportSyncJob, auditPruneJob];
+export const JOB_DEFINITIONS: readonly JobDefinition<any>[] = [snapshotJob, importSyncJob, exportAnnotationJob, exportAnnotationsJob, exportSyncJob, auditPruneJob];
 
 /** Which part of the work a process does: both (embedded default), HTTP only (`serve`) or jobs only (`worker`). */
 export type ProcessRole = 'all' | 'http' | 'worker';
@@ -56,6 +56,7 @@ export async function createJobRunner(base: Omit<AppDeps, 'jobs'>, opts: JobRunn
           prefix: base.config.redisKeyPrefix,
           work: role !== 'http',
           concurrency: role === 'worker' ? base.config.jobs.workerConcurrency : 2,
+          stalledIntervalMs: base.config.jobs.stalledIntervalMs,
           ...(opts.observe && { observe: opts.observe }),
           ...(onError && { onError }),
         });
@@ -76,25 +77,45 @@ export async function recoverInterruptedJobs(deps: AppDeps): Promise<number> {
   return marked;
 }
 
+/** The job id of a recurring job's run in the interval slot holding `at` (slots start at multiples of the interval, UTC). */
+export function recurringJobId(name: string, intervalMs: number, at = Date.now()): string {
+  return `${name}-recurring-${Math.floor(at / intervalMs)}`;
+}
+
+/** Milliseconds until just past the start of the next slot (a little margin absorbs clock skew between nodes). */
+function untilNextSlot(intervalMs: number, now = Date.now()): number {
+  return intervalMs - (now % intervalMs) + Math.min(1_000, Math.floor(intervalMs / 10));
+}
+
 /**
- * Starts the timers of the recurring jobs (`every`), in the server process only (not the CLI or
- * tests). Each run is enqueued under a fixed job id, so a run still going is not doubled. The
+ * Starts the timers of the recurring jobs (`every`), in server and worker processes (not the CLI
+ * or tests): each definition's run is enqueued `firstAfterMs` after start-up, then at the start
+ * of every interval slot. A run is enqueued `once` under its slot's id (recurringJobId), so
+ * however many processes start these timers, on one shared queue each slot runs once. The
  * timers do not keep the process alive; the returned function stops them.
  */
-export function startRecurringJobs(deps: AppDeps, onError: (err: unknown) => void = () => undefined): () => void {
-  const timers: NodeJS.Timeout[] = [];
-  for (const def of JOB_DEFINITIONS) {
+export function startRecurringJobs(jobs: JobRunner, onError: (err: unknown) => void = () => undefined, definitions: readonly JobDefinition<any>[] = JOB_DEFINITIONS): () => void {
+  const timers = new Set<NodeJS.Timeout>();
+  let stopped = false;
+  const after = (ms: number, fn: () => void) => {
+    if (stopped) return;
+    const t = setTimeout(() => {
+      timers.delete(t);
+      fn();
+    }, ms).unref();
+    timers.add(t);
+  };
+  for (const def of definitions) {
     if (!def.every) continue;
     const { intervalMs, firstAfterMs } = def.every;
-    const enqueue = () => void deps.jobs.enqueue(def.name, {}, { jobId: `${def.name}-recurring`, attempts: 1 }).catch(onError);
-    timers.push(
-      setTimeout(() => {
-        enqueue();
-        timers.push(setInterval(enqueue, intervalMs).unref());
-      }, firstAfterMs).unref(),
-    );
+    const run = () => {
+      void jobs.enqueue(def.name, {}, { jobId: recurringJobId(def.name, intervalMs), once: true, attempts: 1 }).catch(onError);
+      after(untilNextSlot(intervalMs), run);
+    };
+    after(firstAfterMs, run);
   }
   return () => {
+    stopped = true;
     for (const t of timers) clearTimeout(t);
   };
 }

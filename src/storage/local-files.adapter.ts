@@ -11,6 +11,7 @@
  * swapped in between the check and the open is a race this does not close (O_NOFOLLOW on every
  * path component would); keep the document root writable only by trusted users.
  */
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { keyMatches, StorageError, type ByteRange, type ListOptions, type ObjectStream, type StorageAdapter, type StorageObject } from './storage-adapter.js';
@@ -161,7 +162,8 @@ export class LocalFilesAdapter implements StorageAdapter {
     const target = await this.realPathOf(key, false);
     await fs.promises.mkdir(path.dirname(target), { recursive: true });
     const again = await this.realPathOf(key, false); // the folders just made must still be inside
-    const part = `${again}.${process.pid}.part`;
+    // Unique per write: two writes of one key at once must not share (and rename away) one file.
+    const part = `${again}.${process.pid}.${randomUUID()}.part`;
     await fs.promises.writeFile(part, body, { mode: 0o600 });
     await fs.promises.rename(part, again);
   }

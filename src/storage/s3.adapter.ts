@@ -4,6 +4,9 @@
  * The endpoint's host is checked against the outbound address policy by the storages service
  * when the storage is created or validated (the SDK resolves the host itself when it connects).
  * A CA bundle (AWS_CA_BUNDLE / CUSTOM_CA_CERTS) is handed to the SDK's HTTPS agent.
+ * Credentials: the storage's access keys (with a session token for temporary ones); or an IAM
+ * role assumed with them (or with the server's own AWS identity) through STS (aws-sts.ts); or,
+ * with neither, the SDK's default chain.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -19,6 +22,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { assumedRoleProvider, type AssumedRoleCache, type StsTransport } from './aws-sts.js';
 import { keyMatches, StorageError, type ByteRange, type ListOptions, type ObjectStream, type StorageAdapter, type StorageObject } from './storage-adapter.js';
 
 /** What an S3 storage is made from (settings and opened credentials). */
@@ -32,6 +36,8 @@ export interface S3Settings {
   accessKeyId: string | null;
   secretAccessKey: string | null;
   sessionToken: string | null;
+  /** An IAM role every request is made as (STS AssumeRole with the credentials above as base); null: none. */
+  role: S3RoleSettings | null;
   /** Server-side encryption with this KMS key on writes. */
   sseKmsKeyId: string | null;
   /** The CA certificates (PEM) trusted for the endpoint's TLS; null: Node's defaults. */
@@ -40,11 +46,25 @@ export interface S3Settings {
   lookup: net.LookupFunction | null;
 }
 
+/** The role an S3 storage assumes (Label Studio Enterprise's `role_arn` and `external_id`). */
+export interface S3RoleSettings {
+  roleArn: string;
+  externalId: string | null;
+  /** RoleSessionName, naming the storage (`labelvault-import-12`). */
+  sessionName: string;
+  /** STS endpoint (AWS_ENDPOINT_URL_STS); null: the region's. */
+  stsEndpoint: string | null;
+  /** Sends the STS request (the server's outbound module). */
+  transport: StsTransport;
+  /** The server's cache of temporary credentials; null: ask STS afresh (connection checks). */
+  cache: AssumedRoleCache | null;
+}
+
 /** Seconds an SDK call may take before it is abandoned. */
 const REQUEST_TIMEOUT_MS = 30_000;
 
 /** Turns an SDK error into a StorageError whose text is ours (never the SDK's or the server's). */
-function mapError(err: unknown, what: string): StorageError {
+function mapError(err: unknown, what: string, credentialField = 'aws_access_key_id'): StorageError {
   if (err instanceof StorageError) return err;
   const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
   const status = e.$metadata?.httpStatusCode;
@@ -52,7 +72,8 @@ function mapError(err: unknown, what: string): StorageError {
   if (name === 'NoSuchBucket') return new StorageError('not_found', `The bucket does not exist (${what}).`, 'bucket');
   if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) return new StorageError('not_found', `Not found (${what}).`, 'key');
   if (status === 403 || status === 401 || name === 'AccessDenied' || name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch') {
-    return new StorageError('access_denied', `Access denied by the storage (${what}): check the credentials and the bucket policy.`, 'aws_access_key_id');
+    const whose = credentialField === 'role_arn' ? "the role's permissions" : 'the credentials';
+    return new StorageError('access_denied', `Access denied by the storage (${what}): check ${whose} and the bucket policy.`, credentialField);
   }
   if (['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN'].includes(e.code ?? '') || name === 'TimeoutError') {
     return new StorageError('unreachable', `The storage endpoint cannot be reached (${what}).`, 's3_endpoint');
@@ -82,10 +103,19 @@ export class S3Adapter implements StorageAdapter {
       config.endpoint = s.endpoint;
       config.forcePathStyle = true;
     }
-    if (s.accessKeyId !== null && s.secretAccessKey !== null) {
-      config.credentials = { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey, ...(s.sessionToken !== null && { sessionToken: s.sessionToken }) };
+    const keys = s.accessKeyId !== null && s.secretAccessKey !== null ? { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey, ...(s.sessionToken !== null && { sessionToken: s.sessionToken }) } : null;
+    if (s.role !== null) {
+      const r = s.role;
+      config.credentials = assumedRoleProvider({ roleArn: r.roleArn, externalId: r.externalId, sessionName: r.sessionName, region: config.region as string, endpoint: r.stsEndpoint, base: keys, transport: r.transport, cache: r.cache });
+    } else if (keys !== null) {
+      config.credentials = keys;
     }
     this.client = new S3Client(config);
+  }
+
+  /** An SDK error in our words; access refusals name `role_arn` when a role is assumed. */
+  private fail(err: unknown, what: string): StorageError {
+    return mapError(err, what, this.s.role !== null ? 'role_arn' : 'aws_access_key_id');
   }
 
   uriOf(key: string): string {
@@ -110,7 +140,7 @@ export class S3Adapter implements StorageAdapter {
           { abortSignal: opts.signal as never },
         )
         .catch((err) => {
-          throw mapError(err, 'listing the bucket');
+          throw this.fail(err, 'listing the bucket');
         });
       const objects: StorageObject[] = [];
       for (const o of page.Contents ?? []) {
@@ -125,7 +155,7 @@ export class S3Adapter implements StorageAdapter {
   async read(key: string, range?: ByteRange): Promise<ObjectStream> {
     const header = range ? `bytes=${range.start}-${range.end ?? ''}` : undefined;
     const out = await this.client.send(new GetObjectCommand({ Bucket: this.s.bucket, Key: key, Range: header })).catch((err) => {
-      throw mapError(err, 'reading an object');
+      throw this.fail(err, 'reading an object');
     });
     const total = out.ContentRange ? Number(out.ContentRange.split('/')[1]) : (out.ContentLength ?? null);
     return {
@@ -139,7 +169,7 @@ export class S3Adapter implements StorageAdapter {
 
   async presign(key: string, ttlSeconds: number): Promise<string> {
     return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.s.bucket, Key: key }), { expiresIn: ttlSeconds }).catch((err) => {
-      throw mapError(err, 'signing a URL');
+      throw this.fail(err, 'signing a URL');
     });
   }
 
@@ -155,25 +185,25 @@ export class S3Adapter implements StorageAdapter {
         }),
       )
       .catch((err) => {
-        throw mapError(err, 'writing an object');
+        throw this.fail(err, 'writing an object');
       });
   }
 
   async delete(key: string): Promise<void> {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.s.bucket, Key: key })).catch((err) => {
-      const mapped = mapError(err, 'deleting an object');
+      const mapped = this.fail(err, 'deleting an object');
       if (mapped.code !== 'not_found' || mapped.field === 'bucket') throw mapped;
     });
   }
 
   async validate(): Promise<void> {
     await this.client.send(new HeadBucketCommand({ Bucket: this.s.bucket })).catch((err) => {
-      const mapped = mapError(err, 'opening the bucket');
+      const mapped = this.fail(err, 'opening the bucket');
       throw mapped.code === 'not_found' ? new StorageError('not_found', 'The bucket does not exist.', 'bucket') : mapped;
     });
     // Listing is what a sync needs (HeadBucket may pass with only s3:GetBucketLocation-like rights).
     await this.client.send(new ListObjectsV2Command({ Bucket: this.s.bucket, Prefix: this.s.prefix || undefined, MaxKeys: 1 })).catch((err) => {
-      throw mapError(err, 'listing the bucket');
+      throw this.fail(err, 'listing the bucket');
     });
   }
 

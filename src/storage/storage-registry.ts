@@ -9,7 +9,8 @@ import { AzureBlobAdapter } from './azure-blob.adapter.js';
 import { GcsAdapter } from './gcs.adapter.js';
 import { LocalFilesAdapter } from './local-files.adapter.js';
 import { RedisStorageAdapter } from './redis.adapter.js';
-import { S3Adapter } from './s3.adapter.js';
+import { checkRoleFields, type AssumedRoleCache, type StsTransport } from './aws-sts.js';
+import { S3Adapter, type S3RoleSettings } from './s3.adapter.js';
 import { StorageError, type StorageAdapter } from './storage-adapter.js';
 
 /** Server-wide facts adapters need (from config). */
@@ -21,6 +22,16 @@ export interface AdapterEnv {
   trustCa?: readonly string[] | null;
   /** Host resolution with the outbound address policy applied (SSRF), or null for the system's. */
   lookup: net.LookupFunction | null;
+  /** How S3 storages assume an IAM role (`role_arn`); absent: such a storage is refused. */
+  sts?: {
+    /** AWS_ENDPOINT_URL_STS, or null for the region's endpoint. */
+    endpoint: string | null;
+    transport: StsTransport;
+    /** RoleSessionName for this storage (`labelvault-import-12`; `labelvault-check` for a connection check). */
+    sessionName: string;
+    /** The server's cache of temporary credentials (saved storages in use); null: ask STS each time (checks). */
+    cache: AssumedRoleCache | null;
+  };
 }
 
 /** Builds an adapter from a storage's settings and opened credentials. */
@@ -36,20 +47,40 @@ function portOf(v: unknown): number {
   return n;
 }
 
+/** The role an S3 storage assumes, from its `role_arn` and `external_id` credentials; null without `role_arn`. */
+function s3Role(c: Record<string, string>, env: AdapterEnv): S3RoleSettings | null {
+  const roleArn = text(c.role_arn);
+  if (roleArn === null) {
+    if (text(c.external_id) !== null) throw new StorageError('invalid', 'An external ID is only used with role_arn.', 'role_arn');
+    return null;
+  }
+  if (!env.sts) throw new StorageError('invalid', 'This server cannot assume IAM roles for storages.', 'role_arn');
+  checkRoleFields(roleArn, text(c.external_id), env.sts.sessionName);
+  return { roleArn, externalId: text(c.external_id), sessionName: env.sts.sessionName, stsEndpoint: env.sts.endpoint, transport: env.sts.transport, cache: env.sts.cache };
+}
+
+const s3: AdapterFactory = (s, c, env) =>
+  new S3Adapter({
+    bucket: text(s.bucket) ?? '',
+    prefix: text(s.prefix) ?? '',
+    region: text(s.region_name),
+    endpoint: text(s.s3_endpoint),
+    accessKeyId: text(c.aws_access_key_id),
+    secretAccessKey: text(c.aws_secret_access_key),
+    sessionToken: text(c.aws_session_token),
+    role: s3Role(c, env),
+    sseKmsKeyId: text(s.aws_sse_kms_key_id),
+    ca: env.ca,
+    lookup: env.lookup,
+  });
+
 const FACTORIES: Record<string, AdapterFactory> = {
-  s3: (s, c, env) =>
-    new S3Adapter({
-      bucket: text(s.bucket) ?? '',
-      prefix: text(s.prefix) ?? '',
-      region: text(s.region_name),
-      endpoint: text(s.s3_endpoint),
-      accessKeyId: text(c.aws_access_key_id),
-      secretAccessKey: text(c.aws_secret_access_key),
-      sessionToken: text(c.aws_session_token),
-      sseKmsKeyId: text(s.aws_sse_kms_key_id),
-      ca: env.ca,
-      lookup: env.lookup,
-    }),
+  s3,
+  // Label Studio Enterprise's "S3 with IAM role": an S3 storage that must name its role.
+  s3s: (s, c, env) => {
+    if (text(c.role_arn) === null) throw new StorageError('invalid', 'This field is required.', 'role_arn');
+    return s3(s, c, env);
+  },
   azure: (s, c, env) =>
     new AzureBlobAdapter({
       container: text(s.container) ?? '',

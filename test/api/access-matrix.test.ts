@@ -14,9 +14,9 @@ import { GRANTS, type Permission, type Role } from '../../src/authz/permissions.
 import { objectRule } from '../../src/authz/scope.js';
 import type { AnyRoute } from '../../src/http/route.js';
 import { allRoutes } from '../../src/routes.js';
-import { sealCredentials } from '../../src/security/credentials-cipher.js';
 import { call, DIALECTS, startServer, type Res, type TestServer } from '../harness.js';
 import { makeMember, makeOrganization, makeWorkspace, PASSWORD, type Member } from '../factories.js';
+import { storageRecipes } from './access-matrix.storages.js';
 
 const CONFIG = '<View><Image name="image" value="$image"/><Text name="text" value="$text"/><Choices name="c" toName="text"><Choice value="A"/><Choice value="B"/></Choices></View>';
 const choice = [{ id: 'r1', from_name: 'c', to_name: 'text', type: 'choices', value: { choices: ['A'] } }];
@@ -356,113 +356,9 @@ const RECIPES: Record<string, Recipe> = {
   'POST /api/predictions': async (c) => ({ path: '/api/predictions', body: { task: await c.fresh.task(c.place), result: choice, score: 0.7 } }),
   'GET /api/predictions/:id': async (c) => ({ path: `/api/predictions/${await c.fresh.prediction(c.place)}` }),
   'PATCH /api/predictions/:id': async (c) => ({ path: `/api/predictions/${await c.fresh.prediction(c.place)}`, body: { score: 0.1 } }),
-  'DELETE /api/predictions/:id': async (c) => ({ path: `/api/predictions/${await c.fresh.prediction(c.place)}` }),  // Storages (no storage server runs here: create/patch/validate check the connection and answer 400 after access was granted).
-  'GET /api/storages': async (c) => ({ path: `/api/storages?project=${p(c)}` }),
-  'GET /api/storages/export': async (c) => ({ path: `/api/storages/export?project=${p(c)}` }),
-  'GET /api/storages/s3': async (c) => ({ path: `/api/storages/s3?project=${p(c)}` }),
-  'POST /api/storages/s3': async (c) => ({ path: '/api/storages/s3', body: { project: p(c), bucket: 'matrix', s3_endpoint: 'http://127.0.0.1:9' }, ok: [400] }),
-  'POST /api/storages/s3/validate': async (c) => ({ path: '/api/storages/s3/validate', body: { project: p(c), bucket: 'matrix', s3_endpoint: 'http://127.0.0.1:9' }, ok: [400] }),
-  'GET /api/storages/s3/:id': async (c) => ({ path: `/api/storages/s3/${await storageRow(c, 'import', 's3')}` }),
-  'PATCH /api/storages/s3/:id': async (c) => ({ path: `/api/storages/s3/${await storageRow(c, 'import', 's3')}`, body: { title: 'Renamed' }, ok: [400] }),
-  'DELETE /api/storages/s3/:id': async (c) => ({ path: `/api/storages/s3/${await storageRow(c, 'import', 's3')}` }),
-  'POST /api/storages/s3/:id/sync': async (c) => ({ path: `/api/storages/s3/${await storageRow(c, 'import', 's3')}/sync` }),
-  'GET /api/storages/localfiles': async (c) => ({ path: `/api/storages/localfiles?project=${p(c)}` }),
-  'POST /api/storages/localfiles': async (c) => ({ path: '/api/storages/localfiles', body: { project: p(c), path: '/nonexistent/matrix' }, ok: [400] }),
-  'POST /api/storages/localfiles/validate': async (c) => ({ path: '/api/storages/localfiles/validate', body: { project: p(c), path: '/nonexistent/matrix' }, ok: [400] }),
-  'GET /api/storages/localfiles/:id': async (c) => ({ path: `/api/storages/localfiles/${await storageRow(c, 'import', 'localfiles')}` }),
-  'PATCH /api/storages/localfiles/:id': async (c) => ({ path: `/api/storages/localfiles/${await storageRow(c, 'import', 'localfiles')}`, body: { title: 'Renamed' }, ok: [400] }),
-  'DELETE /api/storages/localfiles/:id': async (c) => ({ path: `/api/storages/localfiles/${await storageRow(c, 'import', 'localfiles')}` }),
-  'POST /api/storages/localfiles/:id/sync': async (c) => ({ path: `/api/storages/localfiles/${await storageRow(c, 'import', 'localfiles')}/sync`, ok: [400] }),
-  'GET /api/storages/export/s3': async (c) => ({ path: `/api/storages/export/s3?project=${p(c)}` }),
-  'POST /api/storages/export/s3': async (c) => ({ path: '/api/storages/export/s3', body: { project: p(c), bucket: 'matrix', s3_endpoint: 'http://127.0.0.1:9' }, ok: [400] }),
-  'POST /api/storages/export/s3/validate': async (c) => ({ path: '/api/storages/export/s3/validate', body: { project: p(c), bucket: 'matrix', s3_endpoint: 'http://127.0.0.1:9' }, ok: [400] }),
-  'GET /api/storages/export/s3/:id': async (c) => ({ path: `/api/storages/export/s3/${await storageRow(c, 'export', 's3')}` }),
-  'PATCH /api/storages/export/s3/:id': async (c) => ({ path: `/api/storages/export/s3/${await storageRow(c, 'export', 's3')}`, body: { title: 'Renamed' }, ok: [400] }),
-  'DELETE /api/storages/export/s3/:id': async (c) => ({ path: `/api/storages/export/s3/${await storageRow(c, 'export', 's3')}` }),
-  'POST /api/storages/export/s3/:id/sync': async (c) => ({ path: `/api/storages/export/s3/${await storageRow(c, 'export', 's3')}/sync` }),
-  'GET /api/storages/export/localfiles': async (c) => ({ path: `/api/storages/export/localfiles?project=${p(c)}` }),
-  'POST /api/storages/export/localfiles': async (c) => ({ path: '/api/storages/export/localfiles', body: { project: p(c), path: '/nonexistent/matrix' }, ok: [400] }),
-  'POST /api/storages/export/localfiles/validate': async (c) => ({ path: '/api/storages/export/localfiles/validate', body: { project: p(c), path: '/nonexistent/matrix' }, ok: [400] }),
-  'GET /api/storages/export/localfiles/:id': async (c) => ({ path: `/api/storages/export/localfiles/${await storageRow(c, 'export', 'localfiles')}` }),
-  'PATCH /api/storages/export/localfiles/:id': async (c) => ({ path: `/api/storages/export/localfiles/${await storageRow(c, 'export', 'localfiles')}`, body: { title: 'Renamed' }, ok: [400] }),
-  'DELETE /api/storages/export/localfiles/:id': async (c) => ({ path: `/api/storages/export/localfiles/${await storageRow(c, 'export', 'localfiles')}` }),
-  'POST /api/storages/export/localfiles/:id/sync': async (c) => ({ path: `/api/storages/export/localfiles/${await storageRow(c, 'export', 'localfiles')}/sync`, ok: [400] }),
-  ...cloudStorageRecipes(),
-  // Local files serving is off in the matrix's server: 403 for everyone allowed (the permission's 403 names it; this one does not).
-  'GET /data/local-files': async () => ({ path: '/data/local-files/?d=pics/a.jpg', ok: [403] }),
-  'GET /tasks/:id/resolve': async (c) => ({ path: await mediaPath(c, 'resolve'), ok: [303] }),
-  'GET /tasks/:id/presign': async (c) => ({ path: await mediaPath(c, 'presign'), ok: [303] }),
-  'GET /projects/:id/resolve': async (c) => {
-    await storageRow(c, 'import', 's3');
-    return { path: `/projects/${p(c)}/resolve?fileuri=${MATRIX_URI}`, ok: [303] };
-  },
-  'GET /projects/:id/presign': async (c) => {
-    await storageRow(c, 'import', 's3');
-    return { path: `/projects/${p(c)}/presign?fileuri=${MATRIX_URI}`, ok: [303] };
-  },
+  'DELETE /api/predictions/:id': async (c) => ({ path: `/api/predictions/${await c.fresh.prediction(c.place)}` }),
+  ...storageRecipes(() => current),
 };
-
-/** Settings of a storage row per type (nothing listens at these endpoints: connection checks answer 400). */
-const ROW_SETTINGS: Record<'s3' | 'localfiles' | 'azure' | 'gcs' | 'redis', Record<string, unknown>> = {
-  s3: { bucket: 'matrix', s3_endpoint: 'http://127.0.0.1:9', presign: true, presign_ttl: 1 },
-  localfiles: { path: '/nonexistent/matrix' },
-  azure: { container: 'matrix', account_name: 'matrix', azure_blob_endpoint: 'http://127.0.0.1:9/matrix', presign: true, presign_ttl: 1 },
-  gcs: { bucket: 'matrix', gcs_endpoint: 'http://127.0.0.1:9', presign: true, presign_ttl: 1 },
-  redis: { host: '127.0.0.1', port: '9', db: 0, path: 'matrix' },
-};
-
-/**
- * Recipes for the Azure, GCS and Redis storage routes, import and export alike: create, validate
- * and PATCH check the connection (nothing listens: 400 after access was granted); sync only
- * queues a job (200); list, get and delete succeed.
- */
-function cloudStorageRecipes(): Record<string, Recipe> {
-  const out: Record<string, Recipe> = {};
-  for (const type of ['azure', 'gcs', 'redis'] as const) {
-    for (const kind of ['import', 'export'] as const) {
-      const base = kind === 'import' ? `/api/storages/${type}` : `/api/storages/export/${type}`;
-      const settings = () => {
-        const { presign: _p, presign_ttl: _t, ...rest } = ROW_SETTINGS[type];
-        return rest;
-      };
-      out[`GET ${base}`] = async (c) => ({ path: `${base}?project=${p(c)}` });
-      out[`POST ${base}`] = async (c) => ({ path: base, body: { project: p(c), ...settings() }, ok: [400] });
-      out[`POST ${base}/validate`] = async (c) => ({ path: `${base}/validate`, body: { project: p(c), ...settings() }, ok: [400] });
-      out[`GET ${base}/:id`] = async (c) => ({ path: `${base}/${await storageRow(c, kind, type)}` });
-      out[`PATCH ${base}/:id`] = async (c) => ({ path: `${base}/${await storageRow(c, kind, type)}`, body: { title: 'Renamed' }, ok: [400] });
-      out[`DELETE ${base}/:id`] = async (c) => ({ path: `${base}/${await storageRow(c, kind, type)}` });
-      out[`POST ${base}/:id/sync`] = async (c) => ({ path: `${base}/${await storageRow(c, kind, type)}/sync` });
-    }
-  }
-  return out;
-}
-
-/** The url-safe base64 of the object the storage recipes serve. */
-const MATRIX_URI = Buffer.from('s3://matrix/m.jpg').toString('base64url');
-
-/**
- * A storage row of the place's project, inserted directly (creating one through the API checks the
- * connection, and no storage server runs here): S3 presigns offline, so media routes answer 303.
- */
-async function storageRow(c: Ctx, kind: 'import' | 'export', type: keyof typeof ROW_SETTINGS): Promise<number> {
-  const now = new Date().toISOString();
-  const settings = ROW_SETTINGS[type];
-  const table = kind === 'import' ? 'import_storages' : 'export_storages';
-  const row = await current.deps.db
-    .insertInto(table)
-    .values({ project_id: c.place.projectId, type, title: 'matrix', description: '', settings: JSON.stringify(settings), credentials: type === 's3' ? sealCredentials(current.deps.secrets, table, { aws_access_key_id: 'matrix', aws_secret_access_key: 'matrix' }) : null, meta: '{}', created_by_id: null, created_at: now, updated_at: now })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return row.id;
-}
-
-/** A media URL of a fresh task (assigned to the caller, so Annotators may open it) referencing the storage's object. */
-async function mediaPath(c: Ctx, verb: 'resolve' | 'presign'): Promise<string> {
-  await storageRow(c, 'import', 's3');
-  const t = await call(current, 'POST', '/api/tasks', { token: c.place.owner.token, body: { project: c.place.projectId, data: { text: 'm', image: 's3://matrix/m.jpg' } } });
-  await current.deps.db.insertInto('task_assignments').values({ task_id: t.body.id, project_id: c.place.projectId, user_id: c.author.id, type: 'AN', assigned_by_id: null, created_at: new Date().toISOString() }).execute();
-  return `/tasks/${t.body.id}/${verb}?fileuri=${MATRIX_URI}`;
-}
 
 /** Who writes a review the caller then reads or changes: the caller when it may review there, else the place's owner. */
 const reviewerFor = (c: Ctx) => (c.sees && holds(c.role, 'annotation.review') ? c.caller : c.place.owner);

@@ -15,6 +15,10 @@ import { freePort } from '../harness.js';
 export interface S3rver {
   endpoint: string;
   port: number;
+  /** The child process's id. */
+  pid: number;
+  /** The folder s3rver keeps its buckets in (`<dir>/<bucket>/<key>._S3rver_object` and siblings). */
+  dir: string;
   /** s3rver's fixed credentials. */
   accessKeyId: string;
   secretAccessKey: string;
@@ -52,6 +56,8 @@ export async function startS3rver(): Promise<S3rver> {
   return {
     endpoint,
     port,
+    pid: child.pid!,
+    dir,
     accessKeyId: 'S3RVER',
     secretAccessKey: 'S3RVER',
     client,

@@ -11,6 +11,7 @@ import { invalid } from '../../http/errors.js';
 import type { AuditFn } from '../../http/route.js';
 import { resultProblem } from '../label-config/result-validation.js';
 import { configOf, getProjectRow, settingsOf } from '../projects/projects.service.js';
+import { AnnotationExports } from '../storages/annotation-exports.js';
 import { refreshTaskCounters } from '../tasks/tasks.service.js';
 import { assertResultValid } from './annotations.service.js';
 
@@ -87,7 +88,8 @@ export async function bulkAnnotate(deps: AppDeps, actor: Actor, audit: AuditFn, 
   if (taskIds.length === 0) throw invalid({ tasks: ['Give at least one task.'] });
   if (taskIds.length > 100_000) throw invalid({ tasks: ['At most 100,000 tasks at once.'] });
   await assertTasksInProject(deps, project.id, taskIds, 'tasks', openableTaskConditions(actor));
-  return deps.db.transaction().execute(async (trx) => {
+  const exports = await AnnotationExports.of(deps, project.id);
+  const created = await deps.db.transaction().execute(async (trx) => {
     const now = new Date().toISOString();
     const out: { id: number }[] = [];
     for (let i = 0; i < taskIds.length; i += BATCH) {
@@ -118,6 +120,9 @@ export async function bulkAnnotate(deps: AppDeps, actor: Actor, audit: AuditFn, 
     await audit(trx, { action: 'annotation.bulk_create', objectType: 'project', objectId: project.id, projectId: project.id, changes: { created: out.length } });
     return out;
   });
+  exports.written(created.map((r) => r.id));
+  await exports.queue();
+  return created;
 }
 
 /** `GET /api/projects/{id}/model-versions`: each model version with its prediction count, newest first. */

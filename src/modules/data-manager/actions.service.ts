@@ -13,6 +13,7 @@ import type { Actor } from '../../http/actor.js';
 import { AppError, forbidden, invalid } from '../../http/errors.js';
 import type { AuditFn } from '../../http/route.js';
 import { getProjectRow, settingsOf } from '../projects/projects.service.js';
+import { AnnotationExports } from '../storages/annotation-exports.js';
 import { getTaskDetail } from '../tasks/tasks.service.js';
 import { deleteTasks, deleteTasksAnnotations, deleteTasksPredictions, predictionsToAnnotations, type BulkContext, type BulkOutcome } from './bulk-actions.js';
 import { parseFilters, parseOrdering } from './filters.js';
@@ -133,8 +134,9 @@ export async function runAction(deps: AppDeps, actor: Actor, audit: AuditFn, q: 
   if (!action.run) return nextTaskAction(deps, actor, project, query);
   const run = action.run;
   const conditions = taskConditions(query, dialectOf(deps.db));
-  return deps.db.transaction().execute(async (trx) => {
-    const { counts, ...result } = await run({ trx, actor, project, conditions, options: { annotator: body.annotator, model_version: body.model_version } });
+  const exports = await AnnotationExports.of(deps, project.id);
+  const out = await deps.db.transaction().execute(async (trx) => {
+    const { counts, ...result } = await run({ trx, actor, project, conditions, options: { annotator: body.annotator, model_version: body.model_version }, exports });
     await audit(trx, {
       action: action.audit!.action,
       objectType: action.audit!.objectType,
@@ -144,6 +146,8 @@ export async function runAction(deps: AppDeps, actor: Actor, audit: AuditFn, q: 
     });
     return result;
   });
+  await exports.queue();
+  return out;
 }
 
 const describeSelection = (q: TaskQuery) => (q.selection ? { all: q.selection.all, [q.selection.all ? 'excluded' : 'included']: q.selection.ids.length } : null);

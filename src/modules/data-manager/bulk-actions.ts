@@ -3,12 +3,14 @@
  * predictions, turn predictions into annotations. Each walks the selected tasks in batches of
  * ids (keyset over `tasks.id`, so a million selected tasks never sit in memory at once), inside
  * the caller's single transaction, and keeps task counters right with `refreshTaskCounters`.
+ * Annotations written or deleted are reported to `ctx.exports` (ids of deleted ones read before they go).
  */
 import { randomUUID } from 'node:crypto';
 import { sql, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
 import { fromJson, type Database, type ProjectRow } from '../../db/schema.js';
 import type { Actor } from '../../http/actor.js';
 import { settingsOf } from '../projects/projects.service.js';
+import type { AnnotationExports } from '../storages/annotation-exports.js';
 import { refreshTaskCounters } from '../tasks/tasks.service.js';
 
 /** The one transaction an action runs in. */
@@ -26,6 +28,8 @@ export interface BulkContext {
   project: ProjectRow;
   conditions: RawBuilder<SqlBool>[];
   options: { annotator?: number | null | undefined; model_version?: string | string[] | null | undefined };
+  /** Annotations written or deleted, exported to the project's export storages after the commit. */
+  exports: AnnotationExports;
 }
 
 /** What an action did: Label Studio's response, and the counts for the audit event. */
@@ -38,7 +42,7 @@ export interface BulkOutcome {
 }
 
 /** The ids of the selected tasks of the project, batch by batch, in id order. */
-export async function* selectedTaskBatches(ctx: BulkContext, size = BATCH_SIZE): AsyncGenerator<number[]> {
+export async function* selectedTaskBatches(ctx: Omit<BulkContext, 'exports'>, size = BATCH_SIZE): AsyncGenerator<number[]> {
   let after = 0;
   for (;;) {
     let q = ctx.trx.selectFrom('tasks').select('id').where('project_id', '=', ctx.project.id).where('id', '>', after);
@@ -59,6 +63,7 @@ export async function deleteTasks(ctx: BulkContext): Promise<BulkOutcome> {
   for await (const ids of selectedTaskBatches(ctx)) {
     counts.annotations += await countIn(ctx.trx, 'annotations', ids);
     counts.predictions += await countIn(ctx.trx, 'predictions', ids);
+    await ctx.exports.deleting(() => ctx.trx.selectFrom('annotations').select('id').where('task_id', 'in', ids).execute());
     const gone = await ctx.trx.deleteFrom('tasks').where('id', 'in', ids).executeTakeFirst();
     counts.tasks += Number(gone.numDeletedRows);
   }
@@ -79,7 +84,9 @@ export async function deleteTasksAnnotations(ctx: BulkContext): Promise<BulkOutc
       drafts = drafts.where('user_id', '=', annotator);
     }
     counts.drafts += Number((await drafts.executeTakeFirst()).numDeletedRows);
-    counts.annotations += Number((await annotations.executeTakeFirst()).numDeletedRows);
+    const gone = await annotations.returning('id').execute();
+    ctx.exports.deleted(gone.map((r) => r.id));
+    counts.annotations += gone.length;
     counts.tasks += ids.length;
     await refreshTaskCounters(ctx.trx, ids, maximum);
   }
@@ -142,7 +149,7 @@ export async function predictionsToAnnotations(ctx: BulkContext): Promise<BulkOu
       created_at: now,
       updated_at: now,
     }));
-    for (let i = 0; i < rows.length; i += INSERT_CHUNK) await ctx.trx.insertInto('annotations').values(rows.slice(i, i + INSERT_CHUNK)).execute();
+    for (let i = 0; i < rows.length; i += INSERT_CHUNK) ctx.exports.written((await ctx.trx.insertInto('annotations').values(rows.slice(i, i + INSERT_CHUNK)).returning('id').execute()).map((r) => r.id));
     const touched = [...new Set(predictions.map((p) => p.task_id))];
     await refreshTaskCounters(ctx.trx, touched, maximum);
     await ctx.trx.updateTable('tasks').set({ updated_at: now, updated_by_id: ctx.actor.userId }).where('id', 'in', touched).execute();

@@ -16,6 +16,7 @@ import type { LabelConfig } from '../label-config/label-config.parser.js';
 import { resultProblem } from '../label-config/result-validation.js';
 import { configOf, settingsOf } from '../projects/projects.service.js';
 import { missingDataKey, refreshTaskCounters } from '../tasks/tasks.service.js';
+import { AnnotationExports } from '../storages/annotation-exports.js';
 import { insertJsonRows, jsonColumn } from './json-batch-insert.js';
 import { recordUpload } from './uploads.service.js';
 import type { RawTask } from './task-readers.js';
@@ -341,7 +342,8 @@ export async function importTasks(deps: AppDeps, actor: Actor, audit: AuditFn, p
   const started = Date.now();
   const config = configOf(project);
   const columns = new Set<string>();
-  return deps.db.transaction().execute(async (trx) => {
+  const exports = await AnnotationExports.of(deps, project.id);
+  const summary = await deps.db.transaction().execute(async (trx) => {
     if (trx.getExecutor().adapter instanceof PostgresAdapter) {
       // One import at a time per project, so inner ids stay dense and unique. An advisory lock, not
       // a row lock on the project: annotation writes take key-share locks on it through their
@@ -352,6 +354,7 @@ export async function importTasks(deps: AppDeps, actor: Actor, audit: AuditFn, p
     let nextInner = Number(max?.m ?? 0) + 1;
     const uploadIds = opts.beforeInsert ? await opts.beforeInsert(trx) : (opts.replaceTasksOfUploads ?? []);
     let replaced: number | undefined;
+    if (opts.replaceTasksOfUploads?.length) await exports.deleting(() => trx.selectFrom('annotations').select('id').where('task_id', 'in', trx.selectFrom('tasks').select('id').where('project_id', '=', project.id).where('file_upload_id', 'in', opts.replaceTasksOfUploads!)).execute());
     if (opts.replaceTasksOfUploads?.length) replaced = Number((await trx.deleteFrom('tasks').where('project_id', '=', project.id).where('file_upload_id', 'in', opts.replaceTasksOfUploads).executeTakeFirst()).numDeletedRows);
     const write = batchWriter(deps, trx, { project, actor, maximumAnnotations: settingsOf(project).maximum_annotations });
     let batch: ImportTask[] = [];
@@ -407,6 +410,7 @@ export async function importTasks(deps: AppDeps, actor: Actor, audit: AuditFn, p
       await inFlight?.catch(() => undefined);
     }
     if (taskCount === 0) throw opts.exactlyOne ? notExactlyOne() : invalid({ tasks: ['No tasks found in the import.'] });
+    if (annotationCount > 0) exports.writtenTasks(firstId, lastId);
     await audit(trx, { action: 'task.import', objectType: 'project', objectId: project.id, projectId: project.id, changes: { task_count: taskCount, annotation_count: annotationCount, prediction_count: predictionCount, first_task: firstId, last_task: lastId, ...(opts.replaceTasksOfUploads && { file_upload_ids: uploadIds, replaced_tasks: replaced ?? 0 }) } });
     return {
       task_count: taskCount,
@@ -420,6 +424,9 @@ export async function importTasks(deps: AppDeps, actor: Actor, audit: AuditFn, p
       ...(taskIds && { task_ids: taskIds }),
     };
   });
+  deps.metrics?.countImported(summary.task_count); // committed
+  await exports.queue();
+  return summary;
 }
 
 /** An upload kept by an import that does not commit tasks. */

@@ -7,9 +7,11 @@ import dns from 'node:dns';
 import type net from 'node:net';
 import type { AppDeps } from '../../app-deps.js';
 import { fromJson, type StorageRow } from '../../db/schema.js';
-import { invalid, type AppError } from '../../http/errors.js';
+import { AppError, invalid } from '../../http/errors.js';
 import { createAddressPolicy, parseIpLiteral } from '../../outbound/address-policy.js';
+import { outboundRequest } from '../../outbound/outbound.js';
 import { CredentialsUnreadable, openCredentials } from '../../security/credentials-cipher.js';
+import { AssumedRoleCache, type StsTransport } from '../../storage/aws-sts.js';
 import { StorageError, type StorageAdapter } from '../../storage/storage-adapter.js';
 import type { AdapterEnv } from '../../storage/storage-registry.js';
 import { specOf, type StorageKind } from './storage-types.js';
@@ -89,18 +91,50 @@ export async function checkHost(deps: AppDeps, field: string, host: string, reso
   }
 }
 
-/** The server-wide facts adapters need. */
-export function adapterEnv(deps: AppDeps): AdapterEnv {
+/**
+ * STS requests of S3 storages that assume a role go through the outbound module: the SSRF rules,
+ * the CAs the S3 client trusts (AWS_CA_BUNDLE or CUSTOM_CA_CERTS), a short time limit, a small
+ * body, and no redirect (a signed request is never re-sent elsewhere).
+ */
+function stsTransport(deps: AppDeps, ca: readonly string[] | null): StsTransport {
+  const config = { outbound: deps.config.outbound, trust: { ...deps.config.trust, ca: ca ?? undefined } };
+  return async (url, request) => {
+    try {
+      const res = await outboundRequest(url, { config, method: 'POST', headers: request.headers, body: request.body, timeoutMs: 10_000, maxBytes: 64 * 1024, maxRedirects: 0 });
+      return { status: res.status, body: res.body.toString('utf8') };
+    } catch (err) {
+      if (err instanceof AppError) throw new StorageError('unreachable', `STS (AWS_ENDPOINT_URL_STS): ${err.message}`, 'role_arn');
+      throw err;
+    }
+  };
+}
+
+/** Each server's cache of assumed-role credentials (keyed by its config: one per app, as tests start several). */
+const roleCaches = new WeakMap<object, AssumedRoleCache>();
+
+function roleCacheOf(deps: AppDeps): AssumedRoleCache {
+  let cache = roleCaches.get(deps.config);
+  if (!cache) roleCaches.set(deps.config, (cache = new AssumedRoleCache()));
+  return cache;
+}
+
+/**
+ * The server-wide facts adapters need. `storage` names the saved storage the adapter serves
+ * (`import-12`), for the RoleSessionName of an assumed role and its credential cache; absent for
+ * a connection check, which asks STS afresh.
+ */
+export function adapterEnv(deps: AppDeps, storage?: string): AdapterEnv {
   const t = deps.config.trust;
   const ca = t.awsCaBundle ? [...t.awsCaBundle.certs, ...t.customCas] : (t.ca ?? null);
-  return { localFiles: deps.config.localFiles, ca, trustCa: t.ca ?? null, lookup: policyLookup(deps) };
+  const sts = { endpoint: deps.config.storages.stsEndpoint, transport: stsTransport(deps, ca), sessionName: `labelvault-${storage ?? 'check'}`, cache: storage !== undefined ? roleCacheOf(deps) : null };
+  return { localFiles: deps.config.localFiles, ca, trustCa: t.ca ?? null, lookup: policyLookup(deps), sts };
 }
 
 /**
  * An adapter for settings and credentials of a type; a 400 naming the field for a refused
  * configuration (local files disabled, path outside the root, endpoint refused).
  */
-export async function openAdapter(deps: AppDeps, type: string, settings: Record<string, unknown>, credentials: Record<string, string>, opts: { resolveEndpoint: boolean }): Promise<StorageAdapter> {
+export async function openAdapter(deps: AppDeps, type: string, settings: Record<string, unknown>, credentials: Record<string, string>, opts: { resolveEndpoint: boolean; storage?: string }): Promise<StorageAdapter> {
   const spec = specOf(type);
   const endpoint = spec.endpointField ? settings[spec.endpointField] : undefined;
   if (typeof endpoint === 'string' && endpoint.trim() !== '') {
@@ -110,7 +144,7 @@ export async function openAdapter(deps: AppDeps, type: string, settings: Record<
   // The registry (and with it the cloud SDKs, about 60 MB) loads on the first storage use, not at start.
   const { createAdapter } = await import('../../storage/storage-registry.js');
   try {
-    return createAdapter(type, settings, credentials, adapterEnv(deps));
+    return createAdapter(type, settings, credentials, adapterEnv(deps, opts.storage));
   } catch (err) {
     throw storageProblem(err, spec.endpointField);
   }
@@ -118,5 +152,5 @@ export async function openAdapter(deps: AppDeps, type: string, settings: Record<
 
 /** The adapter of a saved storage. */
 export async function adapterOfRow(deps: AppDeps, kind: StorageKind, row: StorageRow): Promise<StorageAdapter> {
-  return openAdapter(deps, row.type, settingsOfRow(row), credentialsOfRow(deps, kind, row), { resolveEndpoint: false });
+  return openAdapter(deps, row.type, settingsOfRow(row), credentialsOfRow(deps, kind, row), { resolveEndpoint: false, storage: `${kind}-${row.id}` });
 }

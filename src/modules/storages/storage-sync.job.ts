@@ -12,23 +12,30 @@
  * the resumable cursor: the next sync skips every linked key, so it resumes where the failed one
  * stopped and a re-sync of an unchanged storage adds nothing. Cancelling (job cancel) stops
  * between chunks the same way.
+ *
+ * A worker killed mid-sync: its open chunk rolls back with its connection, and the job, handed to
+ * another worker (Redis: stalled-job check; shutdown: re-queued), runs again from the links. A
+ * run that finds its storage still `in_progress` is such a redelivery: it keeps the sync's start
+ * and counts what the earlier run committed (the links made since), so the row ends `completed`
+ * with the totals of the whole sync.
  */
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { AppDeps } from '../../app-deps.js';
 import { recordAuditEvent, type AuditSource } from '../../audit/recorder.js';
 import type { Db } from '../../db/database.js';
-import type { StorageRow } from '../../db/schema.js';
+import { fromJson, type StorageRow } from '../../db/schema.js';
 import type { Actor } from '../../http/actor.js';
 import { AppError } from '../../http/errors.js';
 import type { AuditFn } from '../../http/route.js';
 import type { JobDefinition } from '../../jobs/job-definitions.js';
-import { PermanentJobError, type JobContext } from '../../jobs/job-runner.js';
+import { PermanentJobError, RunnerClosedError, type JobContext } from '../../jobs/job-runner.js';
 import { mediaDataKey } from '../imports/import-sources.js';
 import { importTasks, type ImportTask } from '../imports/import.service.js';
 import { readTasks } from '../imports/task-readers.js';
 import { configOf } from '../projects/projects.service.js';
 import { StorageError, type StorageAdapter, type StorageObject } from '../../storage/storage-adapter.js';
+import { readAhead } from './read-ahead.js';
 import { adapterOfRow, settingsOfRow } from './storage-connection.js';
 import { findStorage, insertLinks, linkedKeys, updateStorageRow } from './storages.repository.js';
 
@@ -44,11 +51,16 @@ export interface ImportSyncPayload {
   organizationId: number;
 }
 
-/** Objects per transaction in media mode; JSON mode also stops a chunk at JSON_CHUNK_BYTES. */
-const MEDIA_CHUNK = 5000;
+/**
+ * Objects per transaction in media mode (one S3 listing page; a killed sync redoes at most one
+ * chunk); JSON mode also stops a chunk at JSON_CHUNK_BYTES.
+ */
+const MEDIA_CHUNK = 1000;
 const JSON_CHUNK = 200;
 const JSON_CHUNK_BYTES = 32 * 1024 * 1024;
 const READ_CONCURRENCY = 8;
+/** Listing pages requested ahead of the chunk being imported. */
+const LIST_AHEAD = 4;
 
 /** Queues the sync of an import storage. */
 export async function enqueueImportSync(deps: AppDeps, actor: Actor, row: StorageRow) {
@@ -197,6 +209,20 @@ class SyncRun {
     }
     this.progress.tasks_created += total;
     this.progress.objects_synced += counts.filter((c) => c > 0).length;
+    this.deps.metrics?.countSynced(this.row.type, counts.filter((c) => c > 0).length);
+  }
+
+  /** Continues the progress of the sync this run resumes: its start, and what its links say was committed since. */
+  async resume(db: Db): Promise<void> {
+    const started = fromJson<Partial<Progress> | null>(this.row.meta)?.started_at;
+    if (typeof started !== 'string') return;
+    const done = await db
+      .selectFrom('storage_links')
+      .select((eb) => [eb.fn.countAll<number>().as('objects'), eb.fn.sum<number>('task_count').as('tasks')])
+      .where('storage_id', '=', this.row.id)
+      .where('created_at', '>=', started)
+      .executeTakeFirstOrThrow();
+    this.progress = { ...this.progress, started_at: started, objects_synced: Number(done.objects), tasks_created: Number(done.tasks ?? 0) };
   }
 
   async report(db: Db, status = 'in_progress'): Promise<void> {
@@ -221,6 +247,7 @@ function withObjectKey(err: unknown, objects: StorageObject[], counts: number[])
 /** A message safe to store and show for a failed sync. */
 function failureText(err: unknown): string {
   if (err instanceof StorageError || err instanceof PermanentJobError) return err.message;
+  if (err instanceof RunnerClosedError) return 'The server stopped during the sync: sync again (it resumes).';
   if (err instanceof AppError) return [err.message, ...Object.entries(err.validationErrors ?? {}).map(([k, v]) => `${k}: ${v.join(' ')}`)].join('\n');
   if (err instanceof Error && err.name === 'AbortError') return 'The sync was cancelled.';
   return 'The sync failed (see the server log).';
@@ -236,6 +263,7 @@ async function runSync(deps: AppDeps, job: JobContext<ImportSyncPayload>): Promi
   });
   const run = new SyncRun(deps, row, adapter, actor, jobAudit(deps, p, job.id));
   try {
+    if (row.status === 'in_progress') await run.resume(deps.db);
     await run.report(deps.db);
     const settings = settingsOfRow(row);
     const regex = typeof settings.regex_filter === 'string' && settings.regex_filter !== '' ? new RegExp(settings.regex_filter) : null;
@@ -251,7 +279,8 @@ async function runSync(deps: AppDeps, job: JobContext<ImportSyncPayload>): Promi
       await run.report(deps.db);
     };
     const prefix = typeof settings.prefix === 'string' ? settings.prefix : '';
-    for await (const page of adapter.list({ prefix, regex, recursive: settings.recursive_scan === true, signal: job.signal })) {
+    // The next pages are listed while a chunk is imported (the storage answers meanwhile).
+    for await (const page of readAhead(adapter.list({ prefix, regex, recursive: settings.recursive_scan === true, signal: job.signal }), LIST_AHEAD)) {
       run.progress.objects_listed += page.length;
       for (const o of page) {
         if (done.has(o.key)) continue;
@@ -266,6 +295,9 @@ async function runSync(deps: AppDeps, job: JobContext<ImportSyncPayload>): Promi
     await flush();
     await updateStorageRow(deps.db, 'import', row.id, { status: 'completed', last_sync: new Date().toISOString(), last_sync_count: run.progress.tasks_created, meta: JSON.stringify(run.progress), traceback: null });
   } catch (err) {
+    // Stopped by a shutdown: the row stays in progress; Redis re-queues the job (it resumes),
+    // the in-process runner fails it through onFailed.
+    if (job.signal.aborted && job.signal.reason instanceof RunnerClosedError) throw err;
     await updateStorageRow(deps.db, 'import', row.id, { status: 'failed', last_sync: new Date().toISOString(), last_sync_count: run.progress.tasks_created, meta: JSON.stringify(run.progress), traceback: failureText(err) });
     throw err instanceof StorageError || err instanceof AppError ? new PermanentJobError(failureText(err)) : err;
   } finally {

@@ -50,23 +50,30 @@ const PRESIGN_SETTINGS = {
   recursive_scan: Bool('Scan the prefix recursively (default false: its first level only)'),
 } satisfies TProperties;
 
+/** Amazon S3 and S3-compatible stores: access keys, or an IAM role assumed through STS (`role_arn`). */
+const S3: StorageTypeSpec = {
+  type: 's3',
+  label: 'S3',
+  settings: {
+    bucket: Str(255, 'S3 bucket name'),
+    prefix: Str(1024, 'S3 bucket prefix'),
+    region_name: Str(64, 'AWS region'),
+    s3_endpoint: Str(2048, 'Custom endpoint of an S3-compatible store (path-style); checked against the SSRF rules'),
+    aws_sse_kms_key_id: Str(2048, 'AWS SSE KMS key id used on writes'),
+  },
+  importSettings: PRESIGN_SETTINGS,
+  // role_arn and external_id (Label Studio Enterprise's IAM-role fields) are write-only too: on a
+  // server whose own AWS identity assumes the roles, the pair is all another project would need.
+  credentials: ['aws_access_key_id', 'aws_secret_access_key', 'aws_session_token', 'role_arn', 'external_id'],
+  endpointField: 's3_endpoint',
+  requiredField: 'bucket',
+};
+
 /** The types this server offers, by path segment. */
 export const STORAGE_TYPES: readonly StorageTypeSpec[] = [
-  {
-    type: 's3',
-    label: 'S3',
-    settings: {
-      bucket: Str(255, 'S3 bucket name'),
-      prefix: Str(1024, 'S3 bucket prefix'),
-      region_name: Str(64, 'AWS region'),
-      s3_endpoint: Str(2048, 'Custom endpoint of an S3-compatible store (path-style); checked against the SSRF rules'),
-      aws_sse_kms_key_id: Str(2048, 'AWS SSE KMS key id used on writes'),
-    },
-    importSettings: PRESIGN_SETTINGS,
-    credentials: ['aws_access_key_id', 'aws_secret_access_key', 'aws_session_token'],
-    endpointField: 's3_endpoint',
-    requiredField: 'bucket',
-  },
+  S3,
+  // Label Studio Enterprise's "S3 with IAM role" (`/api/storages/s3s`): the same storage, role_arn required.
+  { ...S3, type: 's3s', label: 'S3 with IAM role' },
   {
     type: 'azure',
     label: 'Azure',

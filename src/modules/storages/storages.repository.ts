@@ -1,5 +1,5 @@
 /** Queries over import_storages, export_storages and storage_links. Nothing here decides access. */
-import type { Transaction } from 'kysely';
+import { PostgresAdapter, sql, type Transaction } from 'kysely';
 import type { Db } from '../../db/database.js';
 import type { Database, StorageRow } from '../../db/schema.js';
 import type { StorageKind } from './storage-types.js';
@@ -63,7 +63,32 @@ export async function linkedKeys(db: Conn, storageId: number): Promise<Set<strin
   return new Set(rows.map((r) => r.key));
 }
 
-/** Records synced objects and their first tasks (in the import's transaction). */
-export async function insertLinks(db: Conn, rows: { storage_id: number; key: string; task_id: number; task_count: number; created_at: string }[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += 500) await db.insertInto('storage_links').values(rows.slice(i, i + 500)).execute();
+/** A synced object's link: its key and first task (with how many tasks it gave). */
+export interface LinkRow {
+  storage_id: number;
+  key: string;
+  task_id: number;
+  task_count: number;
+  created_at: string;
+}
+
+/** Links per statement. */
+const LINK_BATCH = 5000;
+
+/**
+ * Records synced objects and their first tasks (in the import's transaction). Each batch is ONE
+ * statement with ONE parameter, the rows as a JSON array unpacked in SQL (as the import's
+ * json-batch-insert.ts does): building a multi-row VALUES insert cost more than running it.
+ */
+export async function insertLinks(db: Conn, rows: LinkRow[]): Promise<void> {
+  const pg = db.getExecutor().adapter instanceof PostgresAdapter;
+  for (let i = 0; i < rows.length; i += LINK_BATCH) {
+    const part = rows.slice(i, i + LINK_BATCH);
+    const query = pg
+      ? sql`insert into storage_links (storage_id, key, task_id, task_count, created_at)
+            select r.storage_id, r.key, r.task_id, r.task_count, r.created_at from jsonb_populate_recordset(null::storage_links, ${JSON.stringify(part)}::jsonb) as r`
+      : sql`insert into storage_links (storage_id, key, task_id, task_count, created_at)
+            select j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4 from json_each(${JSON.stringify(part.map((r) => [r.storage_id, r.key, r.task_id, r.task_count, r.created_at]))}) as j`;
+    await query.execute(db);
+  }
 }

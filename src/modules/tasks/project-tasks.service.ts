@@ -6,6 +6,7 @@ import { invalid } from '../../http/errors.js';
 import type { AuditFn } from '../../http/route.js';
 import { importTasks } from '../imports/import.service.js';
 import { getProjectRow } from '../projects/projects.service.js';
+import { AnnotationExports } from '../storages/annotation-exports.js';
 import { getTaskDetail } from './tasks.service.js';
 
 /** Creates one task from `{project, data, meta?}` through the import path (same checks, same audit). */
@@ -22,10 +23,14 @@ export async function createTask(deps: AppDeps, actor: Actor, audit: AuditFn, in
 /** Deletes every task of a project (with annotations, predictions and drafts), in one transaction. */
 export async function deleteAllTasks(deps: AppDeps, actor: Actor, audit: AuditFn, projectId: number): Promise<number> {
   await getProjectRow(deps.db, actor, projectId);
-  return deps.db.transaction().execute(async (trx) => {
+  const exports = await AnnotationExports.of(deps, projectId);
+  const deleted = await deps.db.transaction().execute(async (trx) => {
+    await exports.deleting(() => trx.selectFrom('annotations').select('id').where('project_id', '=', projectId).execute());
     const res = await trx.deleteFrom('tasks').where('project_id', '=', projectId).executeTakeFirst();
-    const deleted = Number(res.numDeletedRows);
-    await audit(trx, { action: 'task.bulk_delete', objectType: 'project', objectId: projectId, projectId, changes: { deleted } });
-    return deleted;
+    const n = Number(res.numDeletedRows);
+    await audit(trx, { action: 'task.bulk_delete', objectType: 'project', objectId: projectId, projectId, changes: { deleted: n } });
+    return n;
   });
+  await exports.queue();
+  return deleted;
 }

@@ -11,6 +11,7 @@ import { assertTaskVisible, listableTaskConditions, visibleAnnotationAuthors } f
 import type { LabelConfig } from '../label-config/label-config.parser.js';
 import { dialectOf, parseQueryParam, resolveTaskQuery, taskConditions, taskOrdering } from '../data-manager/task-query.js';
 import { configOf, getProjectRow } from '../projects/projects.service.js';
+import { AnnotationExports } from '../storages/annotation-exports.js';
 import { annotationOut, draftOut, predictionOut, taskOut } from './tasks.mapper.js';
 
 type Q = Db | Transaction<Database>;
@@ -214,9 +215,12 @@ export async function updateTask(deps: AppDeps, actor: Actor, audit: AuditFn, id
 /** Deletes a task with its annotations, predictions and drafts. */
 export async function deleteTask(deps: AppDeps, actor: Actor, audit: AuditFn, id: number): Promise<void> {
   const { task } = await getTaskWithProject(deps.db, actor, id);
+  const exports = await AnnotationExports.of(deps, task.project_id);
   await deps.db.transaction().execute(async (trx) => {
+    await exports.deleting(() => trx.selectFrom('annotations').select('id').where('task_id', '=', id).execute());
     await trx.deleteFrom('tasks').where('id', '=', id).execute();
     await audit(trx, { action: 'task.delete', objectType: 'task', objectId: id, projectId: task.project_id });
   });
+  await exports.queue();
 }
 

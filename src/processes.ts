@@ -9,11 +9,12 @@
  * migrations and the first-run bootstrap under a PostgreSQL advisory lock, so two nodes starting
  * together never migrate at once; a worker waits until the schema is migrated.
  *
- * SIGTERM/SIGINT: stop taking requests and jobs, finish in-flight requests, let running jobs
- * finish for SHUTDOWN_GRACE_SECONDS (then re-queue them with Redis), close connections, exit 0.
+ * SIGTERM/SIGINT: stop taking requests and jobs, give in-flight requests SHUTDOWN_GRACE_SECONDS
+ * to finish (then close their connections), let running jobs finish for SHUTDOWN_GRACE_SECONDS
+ * (then re-queue them with Redis), close connections, exit 0.
  */
 import type { Server } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import type { AppDeps } from './app-deps.js';
 import { buildApp } from './app.js';
@@ -107,8 +108,47 @@ function printSetupLink(base: string, setupToken: string): void {
   );
 }
 
+/** Longest wait, at shutdown, for handlers whose connection was cut to notice it and clean up. */
+const SETTLE_MS = 5_000;
+
+/** What shutdown must close on the HTTP side. */
+interface HttpSide {
+  app: FastifyInstance;
+  redirect: Server | undefined;
+  /** Resolves once every request has been answered or given up (at most `maxMs`). */
+  settled(maxMs: number): Promise<void>;
+}
+
+/**
+ * Tracks requests whose handler has not finished. A request whose connection shutdown cut keeps
+ * running until its handler notices (an import then rolls back and removes its spooled body);
+ * its handler's end still passes through onSend, though nothing can be sent any more.
+ */
+function trackRequests(app: FastifyInstance): (maxMs: number) => Promise<void> {
+  const open = new Set<FastifyRequest>();
+  let wake = () => undefined as void;
+  const finished = (req: FastifyRequest) => {
+    if (open.delete(req) && open.size === 0) wake();
+  };
+  app.addHook('onRequest', async (req) => void open.add(req));
+  app.addHook('onSend', async (req, _reply, payload) => {
+    finished(req);
+    return payload;
+  });
+  app.addHook('onResponse', async (req) => finished(req));
+  return (maxMs) =>
+    new Promise<void>((resolve) => {
+      if (open.size === 0) return resolve();
+      const timer = setTimeout(resolve, maxMs);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+}
+
 /** Starts the HTTP side (roles `all` and `http`); returns what shutdown must close. */
-async function startHttp(deps: AppDeps, config: Readonly<Config>, role: ProcessRole): Promise<{ app: FastifyInstance; redirect: Server | undefined }> {
+async function startHttp(deps: AppDeps, config: Readonly<Config>, role: ProcessRole): Promise<HttpSide> {
   const boot = await withStartupLock(deps, async () => {
     await migrateToLatest(deps.db);
     // In-process jobs do not survive a restart: fail what the previous process left unfinished.
@@ -116,13 +156,14 @@ async function startHttp(deps: AppDeps, config: Readonly<Config>, role: ProcessR
     return bootstrapInstance(deps);
   });
   const app = await buildApp(deps);
+  const settled = trackRequests(app);
   if (boot.createdOwner) app.log.info({ email: boot.createdOwner }, 'created the first Owner from LABEL_STUDIO_USERNAME');
   const address = await app.listen({ host: config.server.host, port: config.server.port });
   app.log.info({ database: deps.dialect, dataDir: config.dataDir, role, jobs: deps.jobs.survivesRestart ? 'redis' : 'in-process' }, `Labelvault ${deps.version} listening on ${address}`);
   const redirect = config.tls?.redirectPort === undefined ? undefined : await listenRedirect(config, config.tls.redirectPort, new URL(address).port);
   if (redirect) app.log.info(`plain HTTP on port ${config.tls!.redirectPort} redirects to HTTPS`);
   if (boot.setupToken) printSetupLink(config.server.publicUrl ?? address, boot.setupToken);
-  return { app, redirect };
+  return { app, redirect, settled };
 }
 
 /**
@@ -133,7 +174,7 @@ export async function runProcess(role: ProcessRole, env?: Record<string, string 
   const config = loadConfig(env);
   checkRole(config, role);
   const deps = await openDeps(config, { migrate: false, role });
-  let http: { app: FastifyInstance; redirect: Server | undefined } | undefined;
+  let http: HttpSide | undefined;
   let probes: FastifyInstance | undefined;
   if (role === 'worker') {
     probes = await listenProbes(deps, config);
@@ -143,7 +184,7 @@ export async function runProcess(role: ProcessRole, env?: Record<string, string 
     http = await startHttp(deps, config, role);
   }
   const log = (http?.app ?? probes)!.log;
-  const stopRecurringJobs = role === 'http' ? () => undefined : startRecurringJobs(deps, (err) => log.error({ err }, 'recurring job not enqueued'));
+  const stopRecurringJobs = role === 'http' ? () => undefined : startRecurringJobs(deps.jobs, (err) => log.error({ err }, 'recurring job not enqueued'));
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
@@ -151,8 +192,13 @@ export async function runProcess(role: ProcessRole, env?: Record<string, string 
     log.info({ signal, graceSeconds: config.shutdown.graceMs / 1000 }, 'shutting down: finishing requests and running jobs');
     stopRecurringJobs();
     http?.redirect?.close();
-    // Fastify stops accepting, answers 503 on kept-alive connections and waits for in-flight requests.
+    // Fastify stops accepting, answers 503 on kept-alive connections and waits for in-flight
+    // requests; those still open after the grace period lose their connection (an import then
+    // rolls back: it completes or leaves nothing), so the process stops before it is killed.
+    const cutOff = setTimeout(() => http?.app.server.closeAllConnections(), config.shutdown.graceMs).unref();
     await http?.app.close();
+    clearTimeout(cutOff);
+    await http?.settled(SETTLE_MS);
     await deps.close();
     await probes?.close();
     log.info('stopped');

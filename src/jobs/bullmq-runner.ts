@@ -14,7 +14,11 @@
  * - Graceful stop: `close` stops taking jobs and waits for the running ones; past `abortAfterMs`
  *   their signal is aborted and each is put back in the queue (delayed to now, the attempt not
  *   counted), so another worker runs it. A worker that dies without closing leaves its jobs
- *   locked; BullMQ's stalled-job check hands them to another worker once the lock expires (30 s).
+ *   locked; once the lock expires (`stalledIntervalMs`, JOBS_STALLED_INTERVAL_MS, 30 s by default)
+ *   BullMQ's stalled-job check, run by every live worker as often, puts them back in the queue
+ *   for another worker (not counted as an attempt; a job stalled twice fails).
+ * - `once` enqueues are one atomic add: BullMQ ignores an id it still holds in any state, so
+ *   processes enqueueing the same recurring slot at once start one run.
  * - A process started with `work: false` (`labelvault serve`) only enqueues and reads status.
  */
 import { randomUUID } from 'node:crypto';
@@ -46,6 +50,8 @@ export interface BullMqOptions {
   work: boolean;
   /** Jobs this process runs at once (default 2). */
   concurrency?: number;
+  /** Lock duration of a running job and period of the stalled-job check (default 30 s, BullMQ's). */
+  stalledIntervalMs?: number;
   /** Default tries per job, the first included (default 3). */
   attempts?: number;
   /** Default wait between tries (default exponential from 500 ms). */
@@ -128,7 +134,9 @@ export class BullMqJobRunner implements JobRunner {
     if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new RangeError('attempts must be a positive integer');
     const data = jsonCopy(payload);
     const id = opts.jobId ?? randomUUID();
-    if (opts.jobId !== undefined) {
+    if (opts.jobId !== undefined && opts.once === true) {
+      if (await this.client().exists(this.cancelledKey(id))) return (await this.status(id))!;
+    } else if (opts.jobId !== undefined) {
       const existing = await this.status(id);
       if (existing && !FINISHED.has(existing.state)) return existing;
       if (existing) await this.forget(id);
@@ -141,6 +149,11 @@ export class BullMqJobRunner implements JobRunner {
       removeOnComplete: { count: this.keep, age: WEEK_S },
       removeOnFail: { count: this.keep, age: WEEK_S },
     });
+    // A `once` add of an id Redis still holds changed nothing: report that job as it is.
+    if (opts.once === true) {
+      const held = await this.status(id);
+      if (held) return held;
+    }
     return { id: job.id ?? id, name, state: 'waiting', progress: 0, attemptsMade: 0, maxAttempts, error: null, enqueuedAt: new Date(job.timestamp).toISOString(), finishedAt: null };
   }
 
@@ -269,7 +282,14 @@ export class BullMqJobRunner implements JobRunner {
   private startWorker(): void {
     if (this.closed) return;
     const connection = this.connect({ maxRetriesPerRequest: null });
-    this.worker = new Worker(this.queueName, (job, token) => this.process(job, token), { connection, prefix: this.prefix, concurrency: this.opts.concurrency ?? 2 });
+    const stalled = this.opts.stalledIntervalMs ?? 30_000;
+    this.worker = new Worker(this.queueName, (job, token) => this.process(job, token), {
+      connection,
+      prefix: this.prefix,
+      concurrency: this.opts.concurrency ?? 2,
+      lockDuration: stalled,
+      stalledInterval: stalled,
+    });
     this.worker.on('error', (err) => this.onError(err, null));
     const subscriber = openRedis(this.opts.redis, { maxRetriesPerRequest: null });
     subscriber.on('error', (err) => this.onError(err, null));

@@ -100,7 +100,7 @@ export class InProcessJobRunner implements JobRunner {
     if (this.closed) throw new Error('The job runner is closed');
     if (!this.handlers.has(name)) throw new Error(`No handler is registered for job ${name}`);
     const existing = opts.jobId === undefined ? undefined : this.jobs.get(opts.jobId);
-    if (existing && !FINISHED.has(existing.info.state)) return { ...existing.info };
+    if (existing && (opts.once === true || !FINISHED.has(existing.info.state))) return { ...existing.info };
     const maxAttempts = opts.attempts ?? this.attempts;
     if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new RangeError('attempts must be a positive integer');
     const id = opts.jobId ?? randomUUID();

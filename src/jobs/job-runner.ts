@@ -8,7 +8,8 @@
  * - Payloads are plain JSON (they are copied on enqueue, as a queue in Redis would store them).
  * - A job may run more than once (retries, a redelivery after a crash): handlers must be
  *   idempotent, e.g. rewrite their output from scratch and check the row they work on.
- * - `jobId` deduplicates: enqueueing an id that is still waiting, delayed or active returns it.
+ * - `jobId` deduplicates: enqueueing an id that is still waiting, delayed or active returns it
+ *   (with `once`, also an id that finished and is still remembered).
  * - Progress is a fraction from 0 to 1.
  */
 
@@ -25,6 +26,12 @@ export interface Backoff {
 export interface JobOptions {
   /** Deduplication key; generated when absent. */
   jobId?: string;
+  /**
+   * With `jobId`: true queues the id only if the runner holds no job of that id in any state,
+   * finished ones included (by default a finished id runs again). Recurring runs use one id
+   * per interval slot, so however many processes enqueue a slot, it runs once.
+   */
+  once?: boolean;
   /** Tries in all, the first included (driver default when absent). */
   attempts?: number;
   backoff?: Backoff;

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { BullMqJobRunner } from '../../src/jobs/bullmq-runner.js';
+import { recurringJobId, startRecurringJobs } from '../../src/jobs/job-definitions.js';
 import { InProcessJobRunner } from '../../src/jobs/in-process-runner.js';
 import { PermanentJobError, type JobContext, type JobInfo, type JobRunner, type JobState } from '../../src/jobs/job-runner.js';
 
@@ -140,6 +141,20 @@ describe.each(drivers())('job runner contract: $name', ({ create }) => {
     await expect(runner.enqueue('copy', {}, { attempts: 0 })).rejects.toThrow(/attempts/);
     expect(await runner.status('never-enqueued')).toBeNull();
     expect(() => runner.register('copy', { run: async () => undefined })).toThrow(/already/);
+  });
+
+  it('with `once`, an id already run is not queued again, finished or not', async () => {
+    const runner = d.make();
+    const runs: string[] = [];
+    runner.register('slot', { run: async (job) => void runs.push(job.id) });
+    await runner.enqueue('slot', {}, { jobId: 'slot-1', once: true });
+    await until(runner, 'slot-1', inState('completed'), 'completed');
+    const again = await runner.enqueue('slot', {}, { jobId: 'slot-1', once: true });
+    expect(again).toMatchObject({ id: 'slot-1', state: 'completed', attemptsMade: 1 });
+    await Promise.all([1, 2, 3].map(() => runner.enqueue('slot', {}, { jobId: 'slot-2', once: true })));
+    await until(runner, 'slot-2', inState('completed'), 'completed');
+    await sleep(100);
+    expect(runs).toEqual(['slot-1', 'slot-2']);
   });
 
   it('reports progress while a job runs, and the queue depth', async () => {
@@ -317,4 +332,40 @@ describe.each(drivers())('job runner contract: $name', ({ create }) => {
     }
     await expect(runner.enqueue('long', {})).rejects.toThrow(/closed/);
   });
+});
+
+describe('recurring jobs on Redis', () => {
+  it('two processes starting the timers run each interval slot once', async () => {
+    const redis = loadConfig({ REDIS_URL }).redis!;
+    const prefix = `lvtest-${RUN}-recurring`;
+    const intervalMs = 400;
+    const runs: string[] = [];
+    const runners = [0, 1].map(() => new BullMqJobRunner({ redis, prefix, work: true, onError: quiet }));
+    for (const r of runners) r.register('tick', { run: async (job) => void runs.push(job.id) });
+    const definitions = [{ name: 'tick', handler: () => ({ run: async () => undefined }), every: { intervalMs, firstAfterMs: 0 } }];
+    const started = Date.now();
+    const stopFirst = startRecurringJobs(runners[0]!, quiet, definitions);
+    await sleep(150); // the second process starts later: its own timers would be out of phase
+    const stopSecond = startRecurringJobs(runners[1]!, quiet, definitions);
+    await sleep(2_500);
+    stopFirst();
+    stopSecond();
+    const ended = Date.now();
+    await sleep(300);
+    try {
+      // One run per slot, each under its slot's id, every slot between start and end covered.
+      expect(new Set(runs).size).toBe(runs.length);
+      const slots = runs.map((id) => Number(id.split('-').pop())).sort((a, b) => a - b);
+      const first = Number(recurringJobId('tick', intervalMs, started).split('-').pop());
+      expect(slots[0]).toBe(first);
+      expect(slots).toEqual(Array.from({ length: slots.length }, (_, i) => first + i));
+      expect(slots.length).toBeGreaterThanOrEqual(Math.floor((ended - started) / intervalMs) - 1);
+      expect(slots.length).toBeLessThanOrEqual(Math.ceil((ended - started) / intervalMs) + 1);
+    } finally {
+      const sweeper = new BullMqJobRunner({ redis, prefix, work: false });
+      await sweeper.obliterate();
+      await sweeper.close();
+      for (const r of runners) await r.close();
+    }
+  }, 20_000);
 });

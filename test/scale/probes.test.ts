@@ -1,21 +1,43 @@
 /**
- * Scale-out building blocks on one node: GET /ready (database, migrations, Redis), Prometheus
- * /metrics behind METRICS_TOKEN, the rate limit shared through Redis between two app nodes,
+ * Scale-out building blocks on one node: GET /ready (database, migrations, Redis, the data
+ * folder; never a project's storage), Prometheus /metrics behind METRICS_TOKEN (with the import,
+ * export and storage-sync counters), the rate limit shared through Redis between two app nodes,
  * and the start-up lock that keeps two nodes from migrating at once. Real SQLite, PostgreSQL and
  * the local Redis (127.0.0.1:6379, a unique key prefix per run).
  */
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { openDeps } from '../../src/deps.js';
 import { checkRole, withStartupLock } from '../../src/processes.js';
 import { call, createPgDatabase, DIALECTS, startServer, type TestServer } from '../harness.js';
-import { makeOrganization } from '../factories.js';
+import { makeOrganization, makeTeam } from '../factories.js';
+import { startS3rver } from '../storage/s3rver.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `lvtest-probes-${randomBytes(4).toString('hex')}`;
 const TOKEN = 'm'.repeat(40);
+const CONFIG = '<View><Text name="text" value="$text"/><Choices name="c" toName="text"><Choice value="A"/><Choice value="B"/></Choices></View>';
+
+/** The value of one series (`name` or `name{labels}`) in Prometheus text; undefined when absent. */
+function valueOf(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+/** Polls until `done` is true (20 s at most). */
+async function waitUntil(done: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
 
 // Servers started with REDIS_URL create the job queue's keys under the run's prefix: remove them.
 afterAll(async () => {
@@ -39,11 +61,11 @@ describe.each(DIALECTS)('readiness and metrics on %s', (dialect) => {
     }
     const plain = await startServer(dialect);
     servers.push(plain);
-    expect((await call(plain, 'GET', '/ready')).body).toEqual({ status: 'READY', checks: { database: 'up', redis: 'not_configured' } });
+    expect((await call(plain, 'GET', '/ready')).body).toEqual({ status: 'READY', checks: { database: 'up', redis: 'not_configured', data_dir: 'up', file_storage: 'up' } });
     // Nothing listens on port 1: Redis is down, the node is not ready (but alive).
     const down = await startServer(dialect, { REDIS_URL: 'redis://127.0.0.1:1', REDIS_KEY_PREFIX: PREFIX });
     servers.push(down);
-    expect(await call(down, 'GET', '/ready')).toMatchObject({ status: 503, body: { status: 'NOT_READY', checks: { database: 'up', redis: 'down' } } });
+    expect(await call(down, 'GET', '/ready')).toMatchObject({ status: 503, body: { status: 'NOT_READY', checks: { database: 'up', redis: 'down', data_dir: 'up', file_storage: 'up' } } });
   }, 60_000);
 
   it('GET /ready is 503 while migrations are pending', async () => {
@@ -78,6 +100,112 @@ describe.each(DIALECTS)('readiness and metrics on %s', (dialect) => {
     expect(text).toContain('# TYPE labelvault_job_duration_seconds histogram');
     expect(text).not.toContain(String(org.owner.token));
   });
+
+  it('counts tasks imported, exported (download and snapshot) and storage objects synced, once committed', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'labelvault-probes-lf-'));
+    fs.mkdirSync(path.join(root, 'tasks'));
+    fs.writeFileSync(path.join(root, 'tasks', 'one.json'), JSON.stringify({ data: { text: 'from storage' } }));
+    fs.writeFileSync(path.join(root, 'tasks', 'two.json'), JSON.stringify([{ text: 'a' }, { text: 'b' }]));
+    const s = await startServer(dialect, { METRICS_ENABLED: 'true', METRICS_TOKEN: TOKEN, LOCAL_FILES_SERVING_ENABLED: 'true', LOCAL_FILES_DOCUMENT_ROOT: root });
+    servers.push(s);
+    const scrape = async () => (await call(s, 'GET', '/metrics', { bearer: TOKEN })).body as string;
+    const { manager, workspaceId } = await makeTeam(s.deps);
+    const project = (await call(s, 'POST', '/api/projects', { token: manager.token, body: { title: 'Metrics', label_config: CONFIG, workspace: workspaceId } })).body.id as number;
+    let text = await scrape();
+    expect(valueOf(text, 'labelvault_tasks_imported_total')).toBe(0);
+    expect(valueOf(text, 'labelvault_tasks_exported_total{via="download"}')).toBe(0);
+    expect(valueOf(text, 'labelvault_tasks_exported_total{via="snapshot"}')).toBe(0);
+
+    const tasks = [{ text: 'x' }, { text: 'y' }, { text: 'z' }];
+    expect((await call(s, 'POST', `/api/projects/${project}/import`, { token: manager.token, body: tasks })).status).toBe(201);
+    // A refused import commits nothing and counts nothing.
+    expect((await call(s, 'POST', `/api/projects/${project}/import`, { token: manager.token, body: [{ text: 'ok' }, { data: 'not an object' }] })).status).toBe(400);
+    expect(valueOf(await scrape(), 'labelvault_tasks_imported_total')).toBe(3);
+
+    const download = await fetch(`${s.url}/api/projects/${project}/export?exportType=JSON&download_all_tasks=true`, { headers: { authorization: `Token ${manager.token}` } });
+    expect(((await download.json()) as unknown[]).length).toBe(3);
+    const snapshot = await call(s, 'POST', `/api/projects/${project}/exports/`, { token: manager.token, body: {} });
+    expect(snapshot.status).toBe(201);
+    await waitUntil(async () => (await call(s, 'GET', `/api/projects/${project}/exports/${snapshot.body.id}`, { token: manager.token })).body.status === 'completed');
+    text = await scrape();
+    expect(valueOf(text, 'labelvault_tasks_exported_total{via="download"}')).toBe(3);
+    expect(valueOf(text, 'labelvault_tasks_exported_total{via="snapshot"}')).toBe(3);
+
+    const storage = await call(s, 'POST', '/api/storages/localfiles', { token: manager.token, body: { project, path: path.join(root, 'tasks'), use_blob_urls: false } });
+    expect(storage.status, JSON.stringify(storage.body)).toBe(201);
+    expect((await call(s, 'POST', `/api/storages/localfiles/${storage.body.id}/sync`, { token: manager.token })).status).toBe(200);
+    await waitUntil(async () => (await call(s, 'GET', `/api/storages/localfiles/${storage.body.id}`, { token: manager.token })).body.status === 'completed');
+    text = await scrape();
+    expect(valueOf(text, 'labelvault_storage_objects_synced_total{kind="localfiles"}')).toBe(2);
+    expect(valueOf(text, 'labelvault_tasks_imported_total')).toBe(6);
+    fs.rmSync(root, { recursive: true, force: true });
+  }, 60_000);
+});
+
+describe('readiness of the server’s own storage', () => {
+  it('is 503 naming data_dir while LABELVAULT_DATA_DIR refuses writes, and ignores a project storage that is gone', async () => {
+    // PostgreSQL, so the database does not live in the data folder this test takes away.
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'labelvault-probes-ready-'));
+    fs.mkdirSync(path.join(root, 'images'));
+    const s = await startServer('postgres', { LOCAL_FILES_SERVING_ENABLED: 'true', LOCAL_FILES_DOCUMENT_ROOT: root });
+    try {
+      const ready = () => call(s, 'GET', '/ready');
+      expect(await ready()).toMatchObject({ status: 200, body: { checks: { database: 'up', redis: 'not_configured', data_dir: 'up', file_storage: 'up' } } });
+      // A customer's storage going away never takes the node out of rotation.
+      const { manager, workspaceId } = await makeTeam(s.deps);
+      const project = (await call(s, 'POST', '/api/projects', { token: manager.token, body: { title: 'Ready', label_config: CONFIG, workspace: workspaceId } })).body.id as number;
+      const storage = await call(s, 'POST', '/api/storages/localfiles', { token: manager.token, body: { project, path: path.join(root, 'images') } });
+      expect(storage.status, JSON.stringify(storage.body)).toBe(201);
+      fs.rmSync(root, { recursive: true, force: true });
+      expect((await ready()).status).toBe(200);
+      // The data folder's volume is gone (a file in its place: root bypasses permission bits).
+      const kept = `${s.dataDir}.kept`;
+      fs.renameSync(s.dataDir, kept);
+      fs.writeFileSync(s.dataDir, 'not a folder');
+      // FILE_STORAGE=local: the export file store is that folder too.
+      expect(await ready()).toMatchObject({ status: 503, body: { status: 'NOT_READY', checks: { database: 'up', data_dir: 'down', file_storage: 'down' } } });
+      expect((await call(s, 'GET', '/health')).status).toBe(200);
+      fs.rmSync(s.dataDir);
+      fs.renameSync(kept, s.dataDir);
+      expect(await ready()).toMatchObject({ status: 200, body: { status: 'READY', checks: { data_dir: 'up', file_storage: 'up' } } });
+      // The probe leaves no file behind.
+      expect(fs.readdirSync(s.dataDir).filter((f) => f.startsWith('.ready-'))).toEqual([]);
+    } finally {
+      await s.close();
+    }
+  }, 60_000);
+
+  it('with FILE_STORAGE=s3, is 503 naming file_storage while the bucket is missing or unreachable', async () => {
+    const s3 = await startS3rver();
+    await s3.createBucket('lv-ready');
+    const bucketEnv = (bucket: string) => ({
+      FILE_STORAGE: 's3',
+      FILE_STORAGE_S3_BUCKET: bucket,
+      FILE_STORAGE_S3_PREFIX: 'lv/',
+      FILE_STORAGE_S3_ENDPOINT: s3.endpoint,
+      FILE_STORAGE_S3_ACCESS_KEY_ID: s3.accessKeyId,
+      FILE_STORAGE_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    });
+    const s = await startServer('sqlite', bucketEnv('lv-ready'));
+    const missing = await startServer('sqlite', bucketEnv('lv-not-there'));
+    let stopped = false;
+    try {
+      // The first probe may outlast its 2 s while the S3 SDK loads (it goes on and the next one
+      // finds it done): a node can answer 503 for a moment after start, never 200 too early.
+      await waitUntil(async () => (await call(s, 'GET', '/ready')).status === 200);
+      expect(await call(s, 'GET', '/ready')).toMatchObject({ status: 200, body: { checks: { data_dir: 'up', file_storage: 'up' } } });
+      // The probe object is removed again.
+      expect((await s3.client.send(new ListObjectsV2Command({ Bucket: 'lv-ready' }))).KeyCount ?? 0).toBe(0);
+      expect(await call(missing, 'GET', '/ready')).toMatchObject({ status: 503, body: { checks: { data_dir: 'up', file_storage: 'down' } } });
+      await s3.stop();
+      stopped = true;
+      expect(await call(s, 'GET', '/ready')).toMatchObject({ status: 503, body: { status: 'NOT_READY', checks: { database: 'up', data_dir: 'up', file_storage: 'down' } } });
+    } finally {
+      await s.close();
+      await missing.close();
+      if (!stopped) await s3.stop(); // once: a second stop() would wait for an exit already past
+    }
+  }, 60_000);
 });
 
 describe('metrics and role settings', () => {

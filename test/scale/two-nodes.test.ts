@@ -10,7 +10,6 @@
  * (maximum_annotations 1); an export snapshot requested on node 1 is built by the worker (app
  * nodes only enqueue) and downloaded from node 2. Every process exits 0 on SIGTERM.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,56 +18,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppDeps } from '../../src/app-deps.js';
 import { loadConfig } from '../../src/config/config.js';
 import { openDeps } from '../../src/deps.js';
-import { call, cookiesFrom, createPgDatabase, freePort } from '../harness.js';
+import { call, cookiesFrom, createPgDatabase } from '../harness.js';
 import { makeMember, makeOrganization, makeWorkspace, PASSWORD, type Member } from '../factories.js';
+import { ready, REDIS_URL, removeRedisKeys, start, stop, type Node } from './nodes.js';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const ROOT = path.resolve(import.meta.dirname, '../..');
 const CONFIG = '<View><Text name="text" value="$text"/><Choices name="c" toName="text"><Choice value="A"/><Choice value="B"/></Choices></View>';
 const choice = [{ id: 'r1', from_name: 'c', to_name: 'text', type: 'choices', value: { choices: ['A'] } }];
-
-interface Node {
-  name: string;
-  url: string;
-  child: ChildProcess;
-  output: string[];
-}
-
-/** A free loopback port (the kernel's pick, released for the child to bind). */
-
-/** Starts `labelvault <command>` as a child process (TypeScript through tsx) on a free port. */
-async function start(name: string, command: 'serve' | 'worker', env: Record<string, string>): Promise<Node> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', command], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  child.stdout!.on('data', (d: Buffer) => output.push(d.toString()));
-  child.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
-  return { name, url: `http://127.0.0.1:${port}`, child, output };
-}
-
-/** Waits until a node answers /ready with 200 (60 s at most). */
-async function ready(node: Node): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (node.child.exitCode !== null) throw new Error(`${node.name} exited ${node.child.exitCode}:\n${node.output.join('')}`);
-    const r = await fetch(`${node.url}/ready`).catch(() => null);
-    if (r?.status === 200) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`${node.name} never became ready:\n${node.output.join('')}`);
-}
-
-/** Sends SIGTERM and resolves with the exit code. */
-async function stop(node: Node): Promise<number | null> {
-  if (node.child.exitCode !== null) return node.child.exitCode;
-  const exited = new Promise<number | null>((resolve) => node.child.once('exit', (code) => resolve(code)));
-  node.child.kill('SIGTERM');
-  return exited;
-}
 
 describe('two app nodes and a worker on one PostgreSQL database and Redis', () => {
   const prefix = `lvtest-scale-${randomBytes(4).toString('hex')}`;
@@ -118,12 +73,7 @@ describe('two app nodes and a worker on one PostgreSQL database and Redis', () =
   afterAll(async () => {
     await deps?.close();
     for (const n of [node1, node2, worker]) if (n) await stop(n);
-    // Remove the run's Redis keys.
-    const { Redis } = await import('ioredis');
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length > 0) await redis.del(...keys);
-    redis.disconnect();
+    await removeRedisKeys(prefix);
     await pg?.drop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }, 60_000);

@@ -84,7 +84,7 @@ export const exportsRoutes = [
       return reply
         .header('content-type', CONTENT_TYPES[format])
         .header('content-disposition', `attachment; filename="${attachmentName(project.id, new Date(), format)}"`)
-        .send(Readable.from(exportChunks(deps.db, format, configOf(project), selection)));
+        .send(Readable.from(exportChunks(deps.db, format, configOf(project), selection, (n) => deps.metrics?.countExported('download', n))));
     },
   }),
   defineRoute({
@@ -132,8 +132,8 @@ export const exportsRoutes = [
     scope: { project: { param: 'id' } },
     schema: { params: SnapshotParams, response: { 204: NoContent, 404: ErrorResponse } },
     audit: ['export.delete'],
-    handler: async ({ deps, actor, audit, params, reply }) => {
-      await deleteSnapshot(deps, actor, audit, { projectId: params.id, exportPk: params.export_pk });
+    handler: async ({ deps, actor, audit, params, req, reply }) => {
+      await deleteSnapshot(deps, actor, audit, { projectId: params.id, exportPk: params.export_pk, log: req.log });
       return reply.code(204).send();
     },
   }),
@@ -144,11 +144,15 @@ export const exportsRoutes = [
     tags: ['Export'],
     access: 'project.export',
     scope: { project: { param: 'id' } },
-    schema: { params: SnapshotParams, querystring: DownloadQuery, response: { 200: Type.Any({ description: 'The export file' }), 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse } },
+    schema: {
+      params: SnapshotParams,
+      querystring: DownloadQuery,
+      response: { 200: Type.Any({ description: 'The export file' }), 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 503: ErrorResponse },
+    },
     audit: ['export.download'],
-    handler: async ({ deps, actor, audit, params, query, reply }) => {
+    handler: async ({ deps, actor, audit, params, query, req, reply }) => {
       const format = formatNamed(query.exportType ?? query.export_type);
-      const file = await downloadSnapshot(deps, actor, audit, { projectId: params.id, exportPk: params.export_pk, format });
+      const file = await downloadSnapshot(deps, actor, audit, { projectId: params.id, exportPk: params.export_pk, format, log: req.log });
       if (file.size !== undefined) void reply.header('content-length', file.size);
       return reply.header('content-type', file.contentType).header('content-disposition', `attachment; filename="${file.filename}"`).send(file.body);
     },

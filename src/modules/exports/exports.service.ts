@@ -225,14 +225,25 @@ export const EXTENSIONS: Record<ExportFormatName, string> = { JSON: 'json', JSON
 
 /**
  * The text of an export in one format, in strings of about 64 KiB (EXPORT_CHUNK_CHARS in
- * formats.ts): a streamed reply costs one write per string.
+ * formats.ts): a streamed reply costs one write per string. `onDone` is told how many tasks it
+ * held once the whole text was produced (metrics).
  */
-export async function* exportChunks(db: Db, format: ExportFormatName, config: LabelConfig, sel: ExportSelection): AsyncGenerator<string> {
-  const tasks = exportTasks(db, sel);
+export async function* exportChunks(db: Db, format: ExportFormatName, config: LabelConfig, sel: ExportSelection, onDone?: (tasks: number) => void): AsyncGenerator<string> {
+  const tasks = onDone ? countedTasks(exportTasks(db, sel), onDone) : exportTasks(db, sel);
   const info = { controls: config.controls, dataKeys: config.dataKeys };
   if (format === 'JSON') yield* exportJson(tasks);
   else if (format === 'JSON_MIN') yield* exportJsonMin(tasks, info);
   else yield* exportCsv(tasks, { delimiter: format === 'CSV' ? ',' : '\t', info: { ...info, dataKeys: await dataKeysOf(db, sel.projectId) } });
+}
+
+/** Passes tasks through; once all went through, tells `onDone` how many. */
+async function* countedTasks(tasks: AsyncIterable<ExportTask>, onDone: (tasks: number) => void): AsyncGenerator<ExportTask> {
+  let n = 0;
+  for await (const t of tasks) {
+    n += 1;
+    yield t;
+  }
+  onDone(n);
 }
 
 /** The download file name: `project-<id>-at-<UTC time>.<ext>`, as the direct export names it. */

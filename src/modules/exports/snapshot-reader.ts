@@ -1,9 +1,9 @@
 /**
- * Reads a stored JSON snapshot back as tasks, streaming: the file is parsed a chunk at a time
- * with @streamparser/json and each top-level array element is yielded and dropped, so converting
- * a snapshot to JSON_MIN, CSV or TSV holds one chunk's tasks in memory, not the file.
+ * Reads a stored JSON snapshot back as tasks, streaming: the file (a stream from the file store)
+ * is parsed a chunk at a time with @streamparser/json and each top-level array element is yielded
+ * and dropped, so converting a snapshot to JSON_MIN, CSV or TSV holds one chunk's tasks in
+ * memory, not the file.
  */
-import fs from 'node:fs';
 import { JSONParser, TokenType } from '@streamparser/json';
 import type { ExportTask } from './export-types.js';
 
@@ -15,8 +15,11 @@ interface Token {
   value: unknown;
 }
 
-/** The tasks of a snapshot file in file order. Throws if the file is not a JSON array of tasks. */
-export async function* readSnapshotTasks(file: string): AsyncGenerator<ExportTask> {
+/**
+ * The tasks of a snapshot file, read from `source` (its bytes), in file order. Throws if the file
+ * is not a JSON array of tasks. Stopping early (the consumer returns) ends the source too.
+ */
+export async function* readSnapshotTasks(source: AsyncIterable<Uint8Array>): AsyncGenerator<ExportTask> {
   const parser = new JSONParser({ paths: ['$.*'], keepStack: false });
   let queue: ExportTask[] = [];
   let failure: unknown;
@@ -37,8 +40,8 @@ export async function* readSnapshotTasks(file: string): AsyncGenerator<ExportTas
   const check = () => {
     if (failure !== undefined) throw failure instanceof Error ? failure : new Error(String(failure));
   };
-  for await (const chunk of fs.createReadStream(file, { highWaterMark: 64 * 1024 })) {
-    parser.write(chunk as Buffer);
+  for await (const chunk of source) {
+    parser.write(chunk);
     check();
     const ready = queue;
     queue = [];

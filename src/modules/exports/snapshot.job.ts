@@ -1,21 +1,19 @@
 /**
  * The export snapshot job: writes the project's JSON export (the same text as
- * `exportChunks(JSON)`) to `<dataDir>/exports/<project>/<id>.json` (file 0600, folders 0700),
- * computing its MD5 as it streams and recording status, counters and progress on the row.
+ * `exportChunks(JSON)`) to the file store (storage/file-store.ts: the data folder, or the bucket
+ * with FILE_STORAGE=s3) under `exports/<project>/<id>.json`, computing its MD5 as it streams and
+ * recording status, counters and progress on the row.
  *
- * Idempotent: each attempt rewrites `<id>.json.part` from scratch and renames it into place; a
- * snapshot deleted meanwhile leaves no file behind. In-process jobs do not survive a restart, so
- * at start-up a snapshot still `created` or `in_progress` is marked failed.
+ * Idempotent: each attempt rewrites the file from scratch, and the file store shows it only once
+ * whole; a snapshot deleted meanwhile leaves no file behind. In-process jobs do not survive a
+ * restart, so at start-up a snapshot still `created` or `in_progress` is marked failed.
  */
 import { createHash, type Hash } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { AppDeps } from '../../app-deps.js';
 import type { Selectable } from 'kysely';
 import { fromJson, type ExportSnapshotsTable } from '../../db/schema.js';
 import type { JobDefinition } from '../../jobs/job-definitions.js';
+import { fileStoreOf, type FileStore } from '../../storage/file-store.js';
 import { PermanentJobError, type JobContext } from '../../jobs/job-runner.js';
 import type { ExportTask } from './export-types.js';
 import { countExportTasks, exportTasks, type ExportSelection } from './exports.service.js';
@@ -36,11 +34,18 @@ const UNFINISHED = ['created', 'in_progress'];
 /** Tasks between two counter updates on the row. */
 const PROGRESS_EVERY = 500;
 
-/** Where a snapshot's file lives, absolute, and as stored in the row (relative to the data folder). */
-export function snapshotPaths(dataDir: string, projectId: number, snapshotId: number) {
-  const relative = path.join('exports', String(projectId), `${snapshotId}.json`);
-  const file = path.join(dataDir, relative);
-  return { dir: path.dirname(file), file, part: `${file}.part`, relative };
+/**
+ * The file store key of a snapshot's file, as recorded in the row's `file` (the same text as the
+ * path relative to the data folder that earlier versions recorded).
+ */
+export const snapshotKey = (projectId: number, snapshotId: number) => `exports/${projectId}/${snapshotId}.json`;
+
+/**
+ * Removes every snapshot file of a project from the file store, for project deletion: the rows
+ * go with the project, and its files must be removed once that deletion has committed.
+ */
+export async function removeProjectSnapshotFiles(deps: AppDeps, projectId: number): Promise<void> {
+  await (await fileStoreOf(deps.config)).deletePrefix(`exports/${projectId}/`);
 }
 
 /** What a snapshot's options select, for exportTasks. */
@@ -54,19 +59,13 @@ export function selectionOf(projectId: number, o: SnapshotOptions): ExportSelect
   };
 }
 
-/** Removes a file if it is there; best effort (cleanup must not hide the error that caused it). */
-export async function removeQuietly(file: string): Promise<void> {
-  await fs.promises.rm(file, { force: true }).catch(() => undefined);
+/** Removes a stored file if it is there; best effort (cleanup must not hide the error that caused it). */
+export async function removeQuietly(store: FileStore, key: string): Promise<void> {
+  await store.delete(key).catch(() => undefined);
 }
 
 /** Thrown inside the write when the snapshot row disappeared (deleted): stop quietly. */
 class SnapshotDeleted extends Error {}
-
-async function makePrivateDir(dir: string): Promise<void> {
-  await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
-  await fs.promises.chmod(dir, 0o700);
-  await fs.promises.chmod(path.dirname(dir), 0o700);
-}
 
 async function* hashed(chunks: AsyncIterable<string>, hash: Hash): AsyncGenerator<string> {
   for await (const chunk of chunks) {
@@ -97,8 +96,8 @@ async function saveCounters(deps: AppDeps, id: number, counters: SnapshotCounter
   if (Number(r.numUpdatedRows) === 0) throw new SnapshotDeleted();
 }
 
-/** Streams the export to the `.part` file; returns its MD5 and tally. */
-async function writeFile(deps: AppDeps, job: JobContext<SnapshotJobPayload>, row: SnapshotRow, part: string): Promise<{ md5: string; tally: Tally }> {
+/** Streams the export into the file store under `key`; returns its MD5 and tally. */
+async function writeFile(deps: AppDeps, job: JobContext<SnapshotJobPayload>, row: SnapshotRow, store: FileStore, key: string): Promise<{ md5: string; tally: Tally }> {
   const sel = selectionOf(row.project_id, fromJson<SnapshotOptions>(row.options));
   const total = await countExportTasks(deps.db, sel);
   const tally: Tally = { counters: { task_number: 0, annotation_number: 0, prediction_number: 0 }, dataKeys: new Set() };
@@ -108,24 +107,23 @@ async function writeFile(deps: AppDeps, job: JobContext<SnapshotJobPayload>, row
     await saveCounters(deps, row.id, tally.counters);
   };
   const chunks = hashed(exportJson(tallied(exportTasks(deps.db, sel), tally, onProgress)), hash);
-  await fs.promises.rm(part, { force: true });
-  await pipeline(Readable.from(chunks), fs.createWriteStream(part, { mode: 0o600, flags: 'wx' }), { signal: job.signal });
+  await store.put(key, chunks, { contentType: 'application/json', signal: job.signal });
   return { md5: hash.digest('hex'), tally };
 }
 
 /** Marks the snapshot completed; false when it was deleted meanwhile. */
-async function complete(deps: AppDeps, row: SnapshotRow, relative: string, md5: string, tally: Tally): Promise<boolean> {
+async function complete(deps: AppDeps, row: SnapshotRow, key: string, md5: string, tally: Tally): Promise<boolean> {
   const options: SnapshotOptions = { ...fromJson<SnapshotOptions>(row.options), data_keys: [...tally.dataKeys].sort() };
   const r = await deps.db
     .updateTable('export_snapshots')
-    .set({ status: 'completed', file: relative, md5, counters: JSON.stringify(tally.counters), options: JSON.stringify(options), error: null, finished_at: new Date().toISOString() })
+    .set({ status: 'completed', file: key, md5, counters: JSON.stringify(tally.counters), options: JSON.stringify(options), error: null, finished_at: new Date().toISOString() })
     .where('id', '=', row.id)
     .where('status', '=', 'in_progress')
     .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }
 
-/** One attempt: claim the row, write the file, rename it into place, record the result. */
+/** One attempt: claim the row, write the file, record the result. */
 async function runSnapshot(deps: AppDeps, job: JobContext<SnapshotJobPayload>): Promise<void> {
   const id = job.payload.snapshotId;
   if (!Number.isInteger(id)) throw new PermanentJobError('The job payload has no snapshot id.');
@@ -138,14 +136,13 @@ async function runSnapshot(deps: AppDeps, job: JobContext<SnapshotJobPayload>): 
     .executeTakeFirst();
   if (!row) return; // deleted, or already finished by an earlier run
   await job.reportProgress(0);
-  const paths = snapshotPaths(deps.config.dataDir, row.project_id, id);
+  const store = await fileStoreOf(deps.config);
+  const key = snapshotKey(row.project_id, id);
   try {
-    await makePrivateDir(paths.dir);
-    const { md5, tally } = await writeFile(deps, job, row, paths.part);
-    await fs.promises.rename(paths.part, paths.file);
-    if (!(await complete(deps, row, paths.relative, md5, tally))) await removeQuietly(paths.file);
+    const { md5, tally } = await writeFile(deps, job, row, store, key);
+    if (await complete(deps, row, key, md5, tally)) deps.metrics?.countExported('snapshot', tally.counters.task_number);
+    else await removeQuietly(store, key);
   } catch (err) {
-    await removeQuietly(paths.part);
     if (!(err instanceof SnapshotDeleted)) throw err;
   }
 }
@@ -159,7 +156,7 @@ async function failSnapshot(deps: AppDeps, snapshotId: number, error: unknown): 
     .where('status', 'in', UNFINISHED)
     .returning(['id', 'project_id'])
     .executeTakeFirst();
-  if (row) await removeQuietly(snapshotPaths(deps.config.dataDir, row.project_id, row.id).part);
+  if (row) await removeQuietly(await fileStoreOf(deps.config), snapshotKey(row.project_id, row.id));
 }
 
 /** Start-up recovery: a snapshot still unfinished was lost with the previous process; mark it failed. */
@@ -170,7 +167,9 @@ async function failInterruptedSnapshots(deps: AppDeps): Promise<number> {
     .where('status', 'in', UNFINISHED)
     .returning(['id', 'project_id'])
     .execute();
-  for (const r of rows) await removeQuietly(snapshotPaths(deps.config.dataDir, r.project_id, r.id).part);
+  if (rows.length === 0) return 0;
+  const store = await fileStoreOf(deps.config);
+  for (const r of rows) await removeQuietly(store, snapshotKey(r.project_id, r.id));
   return rows.length;
 }
 

@@ -1,22 +1,23 @@
 /**
  * Export snapshots (Label Studio's /api/projects/{id}/exports): a snapshot is a JSON export
- * written to a file by a background job, then downloaded as JSON (the file as is) or converted
- * while streaming to JSON_MIN, CSV or TSV. Converting is done at download time, so
- * `…/convert` only validates the format and lists it in `converted_formats`.
+ * written to the file store (the data folder or a bucket: storage/file-store.ts) by a background
+ * job, then streamed back from there as JSON (the file as is) or converted while streaming to
+ * JSON_MIN, CSV or TSV. Converting is done at download time, so `…/convert` only validates the
+ * format and lists it in `converted_formats`.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { Readable } from 'node:stream';
+import type { FastifyBaseLogger } from 'fastify';
 import type { Selectable } from 'kysely';
 import type { AppDeps } from '../../app-deps.js';
 import { fromJson, type ExportSnapshotsTable } from '../../db/schema.js';
 import type { Actor } from '../../http/actor.js';
 import { AppError, invalid, notFound, type ValidationErrors } from '../../http/errors.js';
 import type { AuditFn } from '../../http/route.js';
+import { fileStoreOf, type StoredFile } from '../../storage/file-store.js';
 import { configOf, getProjectRow } from '../projects/projects.service.js';
 import { attachmentName, CONTENT_TYPES, dataKeysOf, formatNamed } from './exports.service.js';
 import { exportCsv, exportJsonMin, type ExportFormatName } from './formats.js';
-import { removeQuietly, snapshotJobId, snapshotPaths, SNAPSHOT_JOB, type SnapshotJobPayload } from './snapshot.job.js';
+import { snapshotJobId, snapshotKey, SNAPSHOT_JOB, type SnapshotJobPayload } from './snapshot.job.js';
 import { readSnapshotTasks } from './snapshot-reader.js';
 import type { CreateSnapshotInput, SnapshotCounters, SnapshotCreatedOut, SnapshotOptions, SnapshotOut, SnapshotStatus } from './snapshots.schemas.js';
 
@@ -127,16 +128,24 @@ export async function getSnapshot(deps: AppDeps, actor: Actor, opts: { projectId
   return toOut(row, await creatorOf(deps, row));
 }
 
-/** Deletes a snapshot with its audit event; cancels its job if unfinished and removes its file. */
-export async function deleteSnapshot(deps: AppDeps, actor: Actor, audit: AuditFn, opts: { projectId: number; exportPk: number }): Promise<void> {
+/**
+ * Deletes a snapshot with its audit event, cancels its job if unfinished, then removes its file
+ * from the file store (a job still writing removes its own file once it sees the row gone). A file
+ * the store fails to remove is logged with its key, and the deletion still succeeds.
+ */
+export async function deleteSnapshot(deps: AppDeps, actor: Actor, audit: AuditFn, opts: { projectId: number; exportPk: number; log?: FastifyBaseLogger }): Promise<void> {
   const row = await findSnapshot(deps, actor, opts.projectId, opts.exportPk);
   await deps.db.transaction().execute(async (trx) => {
     await trx.deleteFrom('export_snapshots').where('id', '=', row.id).execute();
     await audit(trx, { action: 'export.delete', objectType: 'export_snapshot', objectId: row.id, projectId: row.project_id, changes: { title: row.title, status: row.status } });
   });
   await deps.jobs.cancel(snapshotJobId(row.id));
-  const paths = snapshotPaths(deps.config.dataDir, row.project_id, row.id);
-  await Promise.all([removeQuietly(paths.file), removeQuietly(paths.part)]);
+  const key = snapshotKey(row.project_id, row.id);
+  try {
+    await (await fileStoreOf(deps.config)).delete(key);
+  } catch (err) {
+    opts.log?.warn({ err, key }, 'export snapshot deleted, but its file could not be removed from the file store');
+  }
 }
 
 /** What a download sends: headers and a stream of the file. */
@@ -148,39 +157,55 @@ export interface SnapshotDownload {
   body: Readable;
 }
 
-/** Opens the snapshot file, or 404 when it is gone from disk. */
-async function openFile(deps: AppDeps, row: SnapshotRow): Promise<{ file: string; handle: fs.promises.FileHandle }> {
-  const root = path.join(deps.config.dataDir, 'exports') + path.sep;
-  const file = path.resolve(deps.config.dataDir, row.file ?? '');
-  if (!file.startsWith(root)) throw notFound('The export file is missing; create a new snapshot.');
+/**
+ * Opens the snapshot's file in the file store: 404 when it is gone, 503 when the store cannot
+ * be reached (its error stays in the server log, never in the answer).
+ */
+async function openFile(deps: AppDeps, row: SnapshotRow, log: FastifyBaseLogger | undefined): Promise<StoredFile> {
+  const missing = () => notFound('The export file is missing; create a new snapshot.');
+  if (row.file !== snapshotKey(row.project_id, row.id)) throw missing();
+  let file: StoredFile | null;
   try {
-    return { file, handle: await fs.promises.open(file, 'r') };
-  } catch {
-    throw notFound('The export file is missing; create a new snapshot.');
+    file = await (await fileStoreOf(deps.config)).get(row.file);
+  } catch (err) {
+    log?.error({ err, key: row.file }, 'the file store failed to open an export snapshot');
+    throw new AppError(503, 'FILE_STORE_UNAVAILABLE', 'The export file store cannot be reached now; try again.');
   }
+  if (file === null) throw missing();
+  return file;
 }
 
 /**
- * Streams a completed snapshot: JSON as stored, other formats converted while streaming the
- * stored file back through the formats module. Records the download as an audit event.
+ * Streams a completed snapshot from the file store: JSON as stored, other formats converted while
+ * streaming the stored file back through the formats module. Records the download as an audit
+ * event. 404 when the file is gone, 503 when the file store cannot be reached.
  */
-export async function downloadSnapshot(deps: AppDeps, actor: Actor, audit: AuditFn, opts: { projectId: number; exportPk: number; format: ExportFormatName }): Promise<SnapshotDownload> {
+export async function downloadSnapshot(deps: AppDeps, actor: Actor, audit: AuditFn, opts: { projectId: number; exportPk: number; format: ExportFormatName; log?: FastifyBaseLogger }): Promise<SnapshotDownload> {
   const row = await findSnapshot(deps, actor, opts.projectId, opts.exportPk);
   requireCompleted(row);
-  const { file, handle } = await openFile(deps, row);
-  await audit(deps.db, { action: 'export.download', objectType: 'export_snapshot', objectId: row.id, projectId: row.project_id, changes: { format: opts.format } });
-  const filename = attachmentName(row.project_id, new Date(row.created_at), opts.format);
-  const contentType = CONTENT_TYPES[opts.format];
-  if (opts.format === 'JSON') return { filename, contentType, size: (await handle.stat()).size, body: handle.createReadStream() };
-  await handle.close();
-  const project = await getProjectRow(deps.db, actor, opts.projectId);
+  const file = await openFile(deps, row, opts.log);
+  try {
+    await audit(deps.db, { action: 'export.download', objectType: 'export_snapshot', objectId: row.id, projectId: row.project_id, changes: { format: opts.format } });
+    return await downloadOf(deps, actor, row, file, opts.format);
+  } catch (err) {
+    file.body.destroy();
+    throw err;
+  }
+}
+
+/** The download of an opened file: JSON as stored, other formats converted while streaming. */
+async function downloadOf(deps: AppDeps, actor: Actor, row: SnapshotRow, file: StoredFile, format: ExportFormatName): Promise<SnapshotDownload> {
+  const filename = attachmentName(row.project_id, new Date(row.created_at), format);
+  const contentType = CONTENT_TYPES[format];
+  if (format === 'JSON') return { filename, contentType, size: file.size, body: file.body };
+  const project = await getProjectRow(deps.db, actor, row.project_id);
   const config = configOf(project);
   const options = fromJson<SnapshotOptions>(row.options);
   const info = { controls: config.controls, dataKeys: config.dataKeys };
-  const tasks = readSnapshotTasks(file);
-  if (opts.format === 'JSON_MIN') return { filename, contentType, body: Readable.from(exportJsonMin(tasks, info)) };
+  const tasks = readSnapshotTasks(file.body);
+  if (format === 'JSON_MIN') return { filename, contentType, body: Readable.from(exportJsonMin(tasks, info)) };
   const dataKeys = options.data_keys ?? (await dataKeysOf(deps.db, row.project_id));
-  const delimiter = opts.format === 'CSV' ? ',' : '\t';
+  const delimiter = format === 'CSV' ? ',' : '\t';
   return { filename, contentType, body: Readable.from(exportCsv(tasks, { delimiter, info: { ...info, dataKeys } })) };
 }
 

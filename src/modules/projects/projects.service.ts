@@ -12,6 +12,7 @@ import type { Actor } from '../../http/actor.js';
 import { pageWindow } from '../../http/common-schemas.js';
 import { invalid, notFound } from '../../http/errors.js';
 import type { AuditFn } from '../../http/route.js';
+import { removeProjectSnapshotFiles } from '../exports/snapshot.job.js';
 import { droppedInUse, labelsUsedIn, mergeLabelUsage, type LabelUsage } from '../label-config/config-change.js';
 import { parseLabelConfig, type LabelConfig } from '../label-config/label-config.parser.js';
 import { targetWorkspace } from '../workspaces/workspaces.repository.js';
@@ -216,7 +217,12 @@ export async function deleteProject(deps: AppDeps, actor: Actor, audit: AuditFn,
     await trx.deleteFrom('projects').where('id', '=', id).execute();
     await audit(trx, { action: 'project.delete', objectType: 'project', objectId: id, projectId: id, changes: { title: p.title } });
   });
-  for (const dir of [['media', 'upload'], ['exports']]) fs.rmSync(path.join(deps.config.dataDir, ...dir, String(id)), { recursive: true, force: true });
+  fs.rmSync(path.join(deps.config.dataDir, 'media', 'upload', String(id)), { recursive: true, force: true });
+  // The project is gone whatever happens next: a file store that cannot be reached leaves its
+  // snapshot files behind (unreachable: no row points at them), said in a process warning.
+  await removeProjectSnapshotFiles(deps, id).catch((err: unknown) =>
+    process.emitWarning(`Snapshot files of deleted project ${id} were not removed from the file store: ${err instanceof Error ? err.message : String(err)}`),
+  );
 }
 
 export interface ListQuery {

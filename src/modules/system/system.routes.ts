@@ -1,12 +1,14 @@
 /** Health (alive), readiness (dependencies), Prometheus metrics, version and the OpenAPI document. */
 import { Type } from '@sinclair/typebox';
 import { sql } from 'kysely';
-import type { AppDeps } from '../../app-deps.js';
-import { isDatabaseReady } from '../../db/database.js';
 import { AppError, notFound } from '../../http/errors.js';
 import { bearerMatches } from '../../http/metrics.js';
 import { defineRoute } from '../../http/route.js';
 import { isRedisReady } from '../../redis/redis.js';
+import { readiness } from './readiness.service.js';
+
+/** The readiness check, also served by a worker's probe listener (processes.ts). */
+export { readiness };
 
 const Health = Type.Object({ status: Type.String() }, { additionalProperties: false });
 const Ready = Type.Object(
@@ -16,25 +18,14 @@ const Ready = Type.Object(
       {
         database: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('migrations_pending')]),
         redis: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('not_configured')]),
+        data_dir: Type.Union([Type.Literal('up'), Type.Literal('down')], { description: 'The data folder (uploads, import spool) accepts a write' }),
+        file_storage: Type.Union([Type.Literal('up'), Type.Literal('down')], { description: 'The export snapshot file store (FILE_STORAGE) accepts a write; project storages are never checked' }),
       },
       { additionalProperties: false },
     ),
   },
   { additionalProperties: false },
 );
-
-/** What /ready reports: the database answers with every migration applied, and Redis (when configured) answers PING. */
-export async function readiness(deps: AppDeps): Promise<{ ready: boolean; checks: { database: 'up' | 'down' | 'migrations_pending'; redis: 'up' | 'down' | 'not_configured' } }> {
-  let database: 'up' | 'down' | 'migrations_pending' = 'down';
-  try {
-    await sql`select 1`.execute(deps.db);
-    database = (await isDatabaseReady(deps.db)) ? 'up' : 'migrations_pending';
-  } catch {
-    database = 'down';
-  }
-  const redis = deps.redis === undefined ? 'not_configured' : (await isRedisReady(deps.redis)) ? 'up' : 'down';
-  return { ready: database === 'up' && redis !== 'down', checks: { database, redis } };
-}
 
 export const systemRoutes = [
   defineRoute({
@@ -58,7 +49,7 @@ export const systemRoutes = [
   defineRoute({
     method: 'GET',
     url: '/ready',
-    summary: 'Readiness: 200 once the database answers with every migration applied and Redis (when REDIS_URL is set) answers; else 503',
+    summary: 'Readiness: 200 once the database answers with every migration applied, Redis (when REDIS_URL is set) answers, and the data folder and the export file store accept a write; else 503',
     tags: ['System'],
     access: { public: 'load balancers and orchestrators probe it unauthenticated; it tells only which dependency is down' },
     schema: { response: { 200: Ready, 503: Ready } },
@@ -71,7 +62,7 @@ export const systemRoutes = [
   defineRoute({
     method: 'GET',
     url: '/metrics',
-    summary: 'Prometheus metrics (request latency by route, job queue depth and durations); 404 unless METRICS_ENABLED',
+    summary: 'Prometheus metrics (request latency by route, job queue depth and durations, tasks imported and exported, storage objects synced); 404 unless METRICS_ENABLED',
     tags: ['System'],
     access: {
       public: 'scrapers hold no user account: the handler itself requires METRICS_TOKEN as a bearer token (401 without it), and the route answers 404 while metrics are off',

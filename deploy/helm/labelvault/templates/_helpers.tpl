@@ -29,6 +29,35 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - name: AWS_SECRET_ACCESS_KEY
   valueFrom: { secretKeyRef: { name: {{ .Values.secrets.storage.secretName }}, key: {{ .Values.secrets.storage.secretAccessKeyKey }} } }
 {{- end }}
+{{- if eq .Values.fileStorage.type "s3" }}
+{{- $s3 := .Values.fileStorage.s3 }}
+- name: FILE_STORAGE
+  value: s3
+- name: FILE_STORAGE_S3_BUCKET
+  value: {{ required "fileStorage.s3.bucket is required when fileStorage.type is s3" $s3.bucket | quote }}
+- name: FILE_STORAGE_S3_REGION
+  value: {{ $s3.region | quote }}
+{{- with $s3.endpoint }}
+- name: FILE_STORAGE_S3_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
+{{- with $s3.prefix }}
+- name: FILE_STORAGE_S3_PREFIX
+  value: {{ . | quote }}
+{{- end }}
+{{- if not (kindIs "invalid" $s3.forcePathStyle) }}
+- name: FILE_STORAGE_S3_FORCE_PATH_STYLE
+  value: {{ $s3.forcePathStyle | quote }}
+{{- end }}
+{{- if .Values.secrets.storage.secretName }}
+- name: FILE_STORAGE_S3_ACCESS_KEY_ID
+  valueFrom: { secretKeyRef: { name: {{ .Values.secrets.storage.secretName }}, key: {{ .Values.secrets.storage.accessKeyIdKey }} } }
+- name: FILE_STORAGE_S3_SECRET_ACCESS_KEY
+  valueFrom: { secretKeyRef: { name: {{ .Values.secrets.storage.secretName }}, key: {{ .Values.secrets.storage.secretAccessKeyKey }} } }
+{{- end }}
+{{- else if ne .Values.fileStorage.type "local" }}
+{{- fail "fileStorage.type must be local or s3" }}
+{{- end }}
 {{- if .Values.metrics.enabled }}
 - name: METRICS_ENABLED
   value: "true"

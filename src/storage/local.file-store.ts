@@ -1,0 +1,76 @@
+/**
+ * The file store in the data folder (FILE_STORAGE=local, the default): key `a/b/c.json` is the
+ * file `<root>/a/b/c.json`, 0600 in folders 0700. A write goes to `<file>.part` and is renamed
+ * into place, so readers never see half a file; `delete` removes a leftover `.part` too.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { checkKey, type FileStore, type StoredFile } from './file-store.js';
+
+/** A file store under one folder. */
+export class LocalFileStore implements FileStore {
+  readonly kind = 'local';
+
+  constructor(private readonly root: string) {}
+
+  private pathOf(key: string, folder = false): string {
+    checkKey(key, folder);
+    return path.join(this.root, ...key.split('/').filter(Boolean));
+  }
+
+  /** Creates the file's folders (0700 each, from the root down). */
+  private async makeFolders(file: string): Promise<void> {
+    const dir = path.dirname(file);
+    await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
+    for (let d = dir; d.startsWith(this.root + path.sep); d = path.dirname(d)) await fs.promises.chmod(d, 0o700);
+  }
+
+  async put(key: string, body: AsyncIterable<string | Uint8Array>, opts: { contentType: string; signal?: AbortSignal }): Promise<{ size: number }> {
+    const file = this.pathOf(key);
+    const part = `${file}.part`;
+    await this.makeFolders(file);
+    await fs.promises.rm(part, { force: true });
+    try {
+      await pipeline(Readable.from(body), fs.createWriteStream(part, { mode: 0o600, flags: 'wx' }), { signal: opts.signal });
+      const { size } = await fs.promises.stat(part);
+      await fs.promises.rename(part, file);
+      return { size };
+    } catch (err) {
+      await fs.promises.rm(part, { force: true }).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async get(key: string): Promise<StoredFile | null> {
+    const file = this.pathOf(key);
+    let handle: fs.promises.FileHandle;
+    try {
+      handle = await fs.promises.open(file, 'r');
+    } catch (err) {
+      if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return null;
+      throw err;
+    }
+    const stat = await handle.stat();
+    if (!stat.isFile()) {
+      await handle.close();
+      return null;
+    }
+    return { body: handle.createReadStream(), size: stat.size };
+  }
+
+  async exists(key: string): Promise<boolean> {
+    const stat = await fs.promises.stat(this.pathOf(key)).catch(() => null);
+    return stat?.isFile() ?? false;
+  }
+
+  async delete(key: string): Promise<void> {
+    const file = this.pathOf(key);
+    await Promise.all([fs.promises.rm(file, { force: true }), fs.promises.rm(`${file}.part`, { force: true })]);
+  }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    await fs.promises.rm(this.pathOf(prefix, true), { recursive: true, force: true });
+  }
+}

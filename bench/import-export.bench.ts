@@ -18,6 +18,7 @@ import { BenchApi } from './api-client.js';
 import { insertBaselinePg, insertBaselineSqlite, type BaselineResult } from './baseline.js';
 import { annotatedCount, LABEL_CONFIG, writeTaskFile } from './bench-tasks.js';
 import { buildServer, startServerProcess, TSX_SERVER, type ServerCommand, type ServerProcess } from './server-process.js';
+import { cleanups, runCleanups } from './cleanups.js';
 
 type Dialect = 'sqlite' | 'postgres';
 
@@ -80,20 +81,6 @@ function readOptions(): Options {
     command: TSX_SERVER,
   };
 }
-
-/** Cleanups still owed, run in reverse on the way out (also on Ctrl-C). */
-const cleanups: (() => Promise<void> | void)[] = [];
-/** Runs the owed cleanups down to `keep` of them; one failing does not stop the others. */
-async function runCleanups(keep = 0): Promise<void> {
-  while (cleanups.length > keep) {
-    try {
-      await cleanups.pop()!();
-    } catch (err) {
-      process.stderr.write(`cleanup failed: ${String(err)}\n`);
-    }
-  }
-}
-process.once('SIGINT', () => void runCleanups().finally(() => process.exit(130)));
 
 /** Runs `work` with a temp dir, a database of the dialect and a server child on it; always tears down. */
 async function withServer<T>(dialect: Dialect, opts: Options, work: (server: ServerProcess, api: BenchApi, db: { file?: string; url?: string }) => Promise<T>): Promise<T> {

@@ -18,6 +18,7 @@ import { startS3rver, type S3rver } from '../test/storage/s3rver.js';
 import { BenchApi } from './api-client.js';
 import { checkSample, fillOnDisk, fillThroughApi, listAll, objectSet, processCpuSeconds, type ListFigures, type ObjectSet } from './s3-objects.js';
 import { buildServer, startServerProcess, TSX_SERVER, type ServerCommand, type ServerProcess } from './server-process.js';
+import { cleanups, runCleanups } from './cleanups.js';
 
 type Dialect = 'sqlite' | 'postgres';
 
@@ -70,19 +71,6 @@ function readOptions(): Options {
     command: TSX_SERVER,
   };
 }
-
-/** Cleanups still owed, run in reverse on the way out (also on Ctrl-C). */
-const cleanups: (() => Promise<void> | void)[] = [];
-async function runCleanups(keep = 0): Promise<void> {
-  while (cleanups.length > keep) {
-    try {
-      await cleanups.pop()!();
-    } catch (err) {
-      process.stderr.write(`cleanup failed: ${String(err)}\n`);
-    }
-  }
-}
-process.once('SIGINT', () => void runCleanups().finally(() => process.exit(130)));
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');

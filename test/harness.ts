@@ -132,3 +132,14 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/** Polls `fn` every 100 ms until it returns something other than undefined (throws after `ms`). */
+export async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, ms = 120_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

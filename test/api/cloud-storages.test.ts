@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdapter } from '../../src/storage/storage-registry.js';
-import { call, DIALECTS, startServer, type TestServer, freePort } from '../harness.js';
+import { call, DIALECTS, startServer, type TestServer, freePort, waitFor } from '../harness.js';
 import { makeTeam, type Member } from '../factories.js';
 import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type Azurite } from '../storage/azurite.js';
 import { makeServiceAccount, startGcsDouble, type GcsDouble } from '../storage/gcs-double.js';
@@ -85,16 +85,6 @@ afterAll(async () => {
   tlsRedis?.proc.kill('SIGTERM');
   if (tmp) await removeTempDir(tmp);
 });
-
-const waitFor = async <T>(fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> => {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
 
 describe('signatures the emulators check (adapters)', () => {
   it('Azure: Azurite accepts our SAS URL and refuses a tampered, an expired and a reused one (403)', async () => {

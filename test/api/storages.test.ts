@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, DIALECTS, startServer, type TestServer } from '../harness.js';
+import { call, DIALECTS, startServer, type TestServer, waitFor } from '../harness.js';
 import { makeTeam, type Member } from '../factories.js';
 import { startS3rver, type S3rver } from '../storage/s3rver.js';
 
@@ -38,16 +38,6 @@ beforeAll(async () => {
   await putMany('other', 1, () => ({ key: 'secret.jpg', body: 'other project bytes' }));
 }, 300_000);
 afterAll(async () => s3?.stop());
-
-const waitFor = async <T>(fn: () => Promise<T | undefined>, ms = 120_000): Promise<T> => {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
 
 describe.each(DIALECTS)('storages on %s', (dialect) => {
   let s: TestServer;

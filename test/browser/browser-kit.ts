@@ -22,6 +22,13 @@ export interface Browser {
   close: () => Promise<void>;
 }
 
+/** A new page of the browser's context, with the browser tests' default timeout (20 s). */
+export async function newPage(browser: Browser): Promise<Page> {
+  const page = await browser.context.newPage();
+  page.setDefaultTimeout(20_000);
+  return page;
+}
+
 /** The newest modification time under a path (files and folders, recursively). */
 function newest(p: string): number {
   const st = fs.statSync(p, { throwIfNoEntry: false });

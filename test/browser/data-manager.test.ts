@@ -11,7 +11,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeMember, makeOrganization, makeWorkspace, PASSWORD, type Member } from '../factories.js';
 import { call, startServer, type TestServer } from '../harness.js';
-import { launchBrowser, logIn, shot, watchErrors, type Browser } from './browser-kit.js';
+import { launchBrowser, logIn, shot, watchErrors, type Browser, newPage } from './browser-kit.js';
 
 const TASKS = 100_000;
 const CONFIG = '<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text"><Choice value="Positive"/><Choice value="Negative"/></Choices></View>';
@@ -59,12 +59,6 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function newPage(): Promise<Page> {
-  const page = await browser.context.newPage();
-  page.setDefaultTimeout(20_000);
-  return page;
-}
-
 /** What the page functions below use of the DOM (this file is compiled without the DOM library). */
 type Box = { scrollTop: number; scrollHeight: number; getBoundingClientRect: () => { height: number } };
 type Frames = { requestAnimationFrame: (cb: (now: number) => void) => number };
@@ -102,7 +96,7 @@ const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(
 
 describe('the data manager at 100,000 tasks', () => {
   it('renders a window of rows, fetches pages on demand and reaches the last task', { timeout: 180_000 }, async () => {
-    const page = await newPage();
+    const page = await newPage(browser);
     const errors = watchErrors(page);
     const url = `${server.url}/projects/${projectId}/data`;
     await logIn(page, server.url, owner.email, PASSWORD, `/projects/${projectId}/data`);
@@ -163,7 +157,7 @@ describe('the data manager at 100,000 tasks', () => {
   });
 
   it('renames a view from its tab; the title survives a reload; duplicate and delete', { timeout: 120_000 }, async () => {
-    const page = await newPage();
+    const page = await newPage(browser);
     const errors = watchErrors(page);
     await logIn(page, server.url, owner.email, PASSWORD, `/projects/${projectId}/data`);
     await page.getByTestId('task-row').first().waitFor();
@@ -195,7 +189,7 @@ describe('the data manager at 100,000 tasks', () => {
   });
 
   it('assigns a reviewer to selected tasks, selects all by filter, labels the selection', { timeout: 120_000 }, async () => {
-    const page = await newPage();
+    const page = await newPage(browser);
     const errors = watchErrors(page);
     await logIn(page, server.url, owner.email, PASSWORD, `/projects/${projectId}/data`);
     await page.getByTestId('task-row').first().waitFor();

@@ -12,7 +12,7 @@ import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeMember, makeTeam, PASSWORD, type Member } from '../factories.js';
 import { call, startServer, type TestServer } from '../harness.js';
-import { launchBrowser, logIn, shot, watchErrors, type Browser } from './browser-kit.js';
+import { launchBrowser, logIn, shot, watchErrors, type Browser, newPage } from './browser-kit.js';
 
 const CONFIG = `<View>
   <Text name="review" value="$text"/>
@@ -52,19 +52,13 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function newPage(): Promise<Page> {
-  const page = await browser.context.newPage();
-  page.setDefaultTimeout(20_000);
-  return page;
-}
-
 const checked = (editor: Locator, label: string) => editor.locator('.ant-checkbox-wrapper-checked, .ant-radio-wrapper-checked').filter({ hasText: label });
 const annotationsOf = async (taskId: number) => (await call(server, 'GET', `/api/tasks/${taskId}/annotations`, { token: team.manager.token })).body as { id: number; completed_by: number; was_cancelled: boolean; result: unknown[] }[];
 const onTask = (page: Page, taskId: number) => page.waitForURL((u) => u.pathname === `/projects/${projectId}/label` && u.searchParams.get('task') === String(taskId) && u.searchParams.has('selection'));
 
 describe('labeling a data-manager selection', () => {
   it('goes through the 3 selected tasks with Ctrl+Enter, then shows the finished state', { timeout: 180_000 }, async () => {
-    const page = await newPage();
+    const page = await newPage(browser);
     const errors = watchErrors(page);
     await logIn(page, server.url, team.manager.email, PASSWORD, `/projects/${projectId}/data`);
     await page.getByTestId('task-row').first().waitFor();
@@ -109,7 +103,7 @@ describe('labeling a data-manager selection', () => {
   });
 
   it('lets a Reviewer accept with Ctrl+Enter and reject with Ctrl+Backspace (comment first)', { timeout: 120_000 }, async () => {
-    const page = await newPage();
+    const page = await newPage(browser);
     const errors = watchErrors(page);
     await logIn(page, server.url, reviewer.email, PASSWORD, `/projects/${projectId}/review`);
     await page.getByRole('heading', { name: 'To review · 3' }).waitFor();
@@ -154,7 +148,7 @@ describe('labeling a data-manager selection', () => {
   });
 
   it('passes over a task with Ctrl+Shift+→ and comes back to it at the end', { timeout: 120_000 }, async () => {
-    const page = await newPage();
+    const page = await newPage(browser);
     const errors = watchErrors(page);
     await logIn(page, server.url, team.manager.email, PASSWORD, `/projects/${projectId}/data`);
     await page.getByTestId('task-row').first().waitFor();

@@ -9,11 +9,11 @@
  * annotation are drafted and restored the same way, and updating drops the draft. A Reviewer's
  * stream loads 50 tasks one request each, the next ones on demand, and accepts and rejects.
  */
-import type { Locator, Page } from 'playwright-core';
+import type { Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeMember, makeTeam, PASSWORD } from '../factories.js';
 import { call, startServer, type TestServer } from '../harness.js';
-import { launchBrowser, logIn, shot, watchErrors, type Browser } from './browser-kit.js';
+import { launchBrowser, logIn, shot, watchErrors, type Browser, newPage } from './browser-kit.js';
 
 const CONFIG = `<View>
   <Text name="review" value="$text"/>
@@ -61,12 +61,6 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function newPage(): Promise<Page> {
-  const page = await browser.context.newPage();
-  page.setDefaultTimeout(20_000);
-  return page;
-}
-
 /** The editor's checked choice with this label. */
 const checked = (editor: Locator, label: string) => editor.locator('.ant-checkbox-wrapper-checked, .ant-radio-wrapper-checked').filter({ hasText: label });
 const annotationsOf = async (taskId: number) => (await call(server, 'GET', `/api/tasks/${taskId}/annotations`, { token: team.manager.token })).body as { result: unknown[]; parent_prediction: number | null; completed_by: number; was_cancelled: boolean }[];
@@ -75,7 +69,7 @@ const choiceOf = (result: unknown[]) => (result as { value: { choices: string[] 
 
 describe('labeling page features', () => {
   it('shows the instructions sanitized, lists the shortcuts, and starts from the prediction; Ctrl+Enter submits', { timeout: 120_000 }, async () => {
-    const page = await newPage();
+    const page = await newPage(browser);
     const errors = watchErrors(page);
     const label = `/projects/${projectId}/label`;
     await logIn(page, server.url, team.manager.email, PASSWORD, label);
@@ -127,7 +121,7 @@ describe('labeling page features', () => {
   });
 
   it('keeps a draft on the server, restores it after a reload, and drops it on submit', { timeout: 120_000 }, async () => {
-    const page = await newPage();
+    const page = await newPage(browser);
     const errors = watchErrors(page);
     await logIn(page, server.url, team.manager.email, PASSWORD, `/projects/${projectId}/label`);
     const editor = page.getByTestId('editor');
@@ -178,7 +172,7 @@ describe('labeling page features', () => {
   it('starts empty when the project does not use predictions; Ctrl+Space skips', { timeout: 60_000 }, async () => {
     const off = await call(server, 'PATCH', `/api/projects/${projectId}`, { token: team.manager.token, body: { show_collab_predictions: false, show_instruction: false } });
     expect(off.status).toBe(200);
-    const page = await newPage();
+    const page = await newPage(browser);
     await logIn(page, server.url, team.manager.email, PASSWORD, `/projects/${projectId}/label`);
     await page.goto(`${server.url}/projects/${projectId}/label?task=${tasks['no predictions wanted']}`);
     const editor = page.getByTestId('editor');
@@ -204,7 +198,7 @@ describe('labeling page features', () => {
     const reviewer = await makeMember(server.deps, team.organizationId, 'RE');
     await server.deps.db.insertInto('workspace_members').values({ workspace_id: team.workspaceId, user_id: reviewer.id, created_at: new Date().toISOString() }).execute();
 
-    const page = await newPage();
+    const page = await newPage(browser);
     const errors = watchErrors(page);
     const requests: string[] = [];
     page.on('request', (r) => r.url().includes('/api/tasks') && requests.push(new URL(r.url()).pathname + new URL(r.url()).search));

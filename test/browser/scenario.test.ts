@@ -13,7 +13,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeMember, makeOrganization, makeWorkspace, PASSWORD, type Member } from '../factories.js';
 import { call, startServer, type TestServer } from '../harness.js';
-import { launchBrowser, logIn, logOut, makePng, shot, watchErrors, type Browser } from './browser-kit.js';
+import { launchBrowser, logIn, logOut, makePng, shot, watchErrors, type Browser, newPage } from './browser-kit.js';
 
 const CONFIG = `<View>
   <Image name="image" value="$image"/>
@@ -47,17 +47,11 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function newPage(): Promise<Page> {
-  const page = await browser.context.newPage();
-  page.setDefaultTimeout(20_000);
-  return page;
-}
-
 const taskIdOn = async (page: Page) => Number(((await page.getByTestId('task-id').textContent().catch(() => '')) ?? '').replace(/\D/g, ''));
 
 describe('the labeling story in a browser', () => {
   it('Owner sets up, Annotator joins and labels, Reviewer rejects, Owner exports', { timeout: 300_000 }, async () => {
-    const page = await newPage();
+    const page = await newPage(browser);
     const errors = watchErrors(page);
     const base = server.url;
 
@@ -240,7 +234,7 @@ describe('the labeling story in a browser', () => {
   });
 
   it('an Annotator reaches no management page by URL', { timeout: 120_000 }, async () => {
-    const page = await newPage();
+    const page = await newPage(browser);
     const annotator = await makeMember(server.deps, orgId, 'AN');
     const ws = await makeWorkspace(server.deps, orgId, [owner, annotator], 'Locked');
     const project = await call(server, 'POST', '/api/projects', { token: owner.token, body: { title: 'Locked down', workspace: ws, label_config: CONFIG } });
@@ -271,7 +265,7 @@ describe('the labeling story in a browser', () => {
   });
 
   it('the data manager filters, sorts, saves views, assigns and deletes in bulk', { timeout: 120_000 }, async () => {
-    const page = await newPage();
+    const page = await newPage(browser);
     const errors = watchErrors(page);
     const annotator = await makeMember(server.deps, orgId, 'AN');
     const ws = await makeWorkspace(server.deps, orgId, [owner, annotator], 'Text team');
@@ -374,7 +368,7 @@ describe('the labeling story in a browser', () => {
   });
 
   it('the account page: profile, password, token shown once, organization switch', { timeout: 120_000 }, async () => {
-    const page = await newPage();
+    const page = await newPage(browser);
     const errors = watchErrors(page);
     const me = await makeMember(server.deps, orgId, 'MA');
     const elsewhere = await makeOrganization(server.deps);

@@ -62,3 +62,11 @@ export async function removeRedisKeys(prefix: string): Promise<void> {
   if (keys.length > 0) await redis.del(...keys);
   redis.disconnect();
 }
+
+/**
+ * The environment every node of a scale test starts with: test mode, quiet logs, cheap password
+ * hashing, loopback, and the shared data folder; `more` adds the database, Redis and the rest.
+ */
+export function nodeEnv(dataDir: string, more: Record<string, string>): Record<string, string> {
+  return { NODE_ENV: 'test', LOG_LEVEL: 'warn', PASSWORD_HASH_COST: '14', HOST: '127.0.0.1', LABELVAULT_DATA_DIR: dataDir, ...more };
+}

@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { call, createPgDatabase, DIALECTS } from '../harness.js';
-import { ready, REDIS_URL, removeRedisKeys, start, stop, type Node } from './nodes.js';
+import { ready, REDIS_URL, removeRedisKeys, start, stop, type Node, nodeEnv } from './nodes.js';
 
 const N = 200_000;
 const TOKEN = randomBytes(20).toString('hex');
@@ -71,18 +71,13 @@ describe.each(DIALECTS)('SIGTERM during a 200k-task import (%s)', (dialect) => {
 
   beforeAll(async () => {
     pg = dialect === 'postgres' ? await createPgDatabase() : undefined;
-    env = {
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'warn',
-      PASSWORD_HASH_COST: '14',
-      HOST: '127.0.0.1',
-      LABELVAULT_DATA_DIR: dataDir,
+    env = nodeEnv(dataDir, {
       SHUTDOWN_GRACE_SECONDS: '300',
       LABEL_STUDIO_USERNAME: 'owner@example.com',
       LABEL_STUDIO_PASSWORD: 'a long enough passphrase',
       LABEL_STUDIO_USER_TOKEN: TOKEN,
       ...(pg && { DATABASE_URL: pg.url, REDIS_URL, REDIS_KEY_PREFIX: prefix, SECRET_KEY: randomBytes(32).toString('base64url') }),
-    };
+    });
     node = await start('server', command, env);
     await ready(node);
   }, 120_000);

@@ -20,7 +20,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { openDeps } from '../../src/deps.js';
 import { call, cookiesFrom, createPgDatabase } from '../harness.js';
 import { makeMember, makeOrganization, makeWorkspace, PASSWORD, type Member } from '../factories.js';
-import { ready, REDIS_URL, removeRedisKeys, start, stop, type Node } from './nodes.js';
+import { ready, REDIS_URL, removeRedisKeys, start, stop, type Node, nodeEnv } from './nodes.js';
 
 const CONFIG = '<View><Text name="text" value="$text"/><Choices name="c" toName="text"><Choice value="A"/><Choice value="B"/></Choices></View>';
 const choice = [{ id: 'r1', from_name: 'c', to_name: 'text', type: 'choices', value: { choices: ['A'] } }];
@@ -40,18 +40,13 @@ describe('two app nodes and a worker on one PostgreSQL database and Redis', () =
 
   beforeAll(async () => {
     pg = await createPgDatabase();
-    env = {
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'warn',
-      PASSWORD_HASH_COST: '14',
-      HOST: '127.0.0.1',
-      LABELVAULT_DATA_DIR: dataDir,
+    env = nodeEnv(dataDir, {
       DATABASE_URL: pg.url,
       REDIS_URL,
       REDIS_KEY_PREFIX: prefix,
       SECRET_KEY: randomBytes(32).toString('base64url'),
       SHUTDOWN_GRACE_SECONDS: '5',
-    };
+    });
     // Both app nodes on the empty database at once: one migrates, the other waits for the lock.
     [node1, node2] = await Promise.all([start('node 1', 'serve', env), start('node 2', 'serve', env)]);
     worker = await start('worker', 'worker', env);

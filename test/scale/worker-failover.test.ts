@@ -21,7 +21,7 @@ import { openDeps } from '../../src/deps.js';
 import { call, createPgDatabase } from '../harness.js';
 import { makeOrganization, makeWorkspace } from '../factories.js';
 import { startS3rver, type S3rver } from '../storage/s3rver.js';
-import { ready, REDIS_URL, removeRedisKeys, start, stop, type Node } from './nodes.js';
+import { ready, REDIS_URL, removeRedisKeys, start, stop, type Node, nodeEnv } from './nodes.js';
 
 const OBJECTS = 5000;
 const CONFIG = '<View><Image name="image" value="$image"/><Choices name="c" toName="image"><Choice value="A"/></Choices></View>';
@@ -63,19 +63,14 @@ describe('a worker killed during a storage sync', () => {
     [pg, s3] = await Promise.all([createPgDatabase(), startS3rver()]);
     await s3.createBucket('media');
     await fillBucket(s3, 'media', OBJECTS);
-    env = {
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'warn',
-      PASSWORD_HASH_COST: '14',
-      HOST: '127.0.0.1',
-      LABELVAULT_DATA_DIR: dataDir,
+    env = nodeEnv(dataDir, {
       DATABASE_URL: pg.url,
       REDIS_URL,
       REDIS_KEY_PREFIX: prefix,
       SECRET_KEY: randomBytes(32).toString('base64url'),
       JOBS_STALLED_INTERVAL_MS: '2000',
       WORKER_CONCURRENCY: '1',
-    };
+    });
     // The worker waits for the app node to migrate the empty database.
     [app, worker1] = await Promise.all([start('app node', 'serve', env), start('worker 1', 'worker', env)]);
     await Promise.all([ready(app), ready(worker1)]);

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, DIALECTS, startServer, type TestServer } from '../harness.js';
+import { call, DIALECTS, startServer, type TestServer, waitFor } from '../harness.js';
 import { makeTeam, type Member } from '../factories.js';
 import { startS3rver, type S3rver } from './s3rver.js';
 
@@ -30,15 +30,6 @@ afterAll(async () => {
   fs.rmSync(root, { recursive: true, force: true });
 });
 
-const waitFor = async <T>(fn: () => Promise<T | undefined> | T | undefined, ms = 60_000): Promise<T> => {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
 /** Waits until `fn` answers `want` (and returns it). */
 const until = <T>(fn: () => Promise<T> | T, want: T, ms?: number) => waitFor(async () => ((await fn()) === want ? want : undefined), ms);
 const files = (dir: string) => fs.readdirSync(dir).filter((f) => !f.endsWith('.part'));

@@ -10,7 +10,7 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assumeRole, stsEndpointFor } from '../../src/storage/aws-sts.js';
-import { call, DIALECTS, startServer, type TestServer } from '../harness.js';
+import { call, DIALECTS, startServer, type TestServer, waitFor } from '../harness.js';
 import { makeTeam, type Member } from '../factories.js';
 import { startFakeSts, STS_MESSAGE_MARKER, type FakeSts } from './fake-sts.js';
 import { startS3rver, type S3rver } from './s3rver.js';
@@ -39,16 +39,6 @@ afterAll(async () => {
   await sts?.stop();
   await s3?.stop();
 });
-
-const waitFor = async <T>(fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> => {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
 
 describe.each(DIALECTS)('S3 storages assuming an IAM role on %s', (dialect) => {
   let s: TestServer;

@@ -1,17 +1,10 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { roleTable } from '../authz/role-table.js';
-import { ConfigError, envSchema, loadConfig } from './config.js';
+import { envSchema, loadConfig } from './config.js';
+import { configProblems } from '../../test/config-problems.js';
 
-const problemsOf = (env: Record<string, string>) => {
-  try {
-    loadConfig(env);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  return [];
-};
+const problemsOf = (env: Record<string, string>) => configProblems(env);
 
 describe('config', () => {
   it('defaults to the embedded, loopback-only setup', () => {

@@ -18,6 +18,7 @@ import { checkRole, withStartupLock } from '../../src/processes.js';
 import { call, createPgDatabase, DIALECTS, startServer, type TestServer } from '../harness.js';
 import { makeOrganization, makeTeam } from '../factories.js';
 import { startS3rver } from '../storage/s3rver.js';
+import { configProblems } from '../config-problems.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `lvtest-probes-${randomBytes(4).toString('hex')}`;
@@ -209,15 +210,7 @@ describe('readiness of the server’s own storage', () => {
 });
 
 describe('metrics and role settings', () => {
-  const problemsOf = (env: Record<string, string>): string[] => {
-    try {
-      loadConfig({ NODE_ENV: 'test', ...env });
-      return [];
-    } catch (err) {
-      if (err instanceof ConfigError) return err.problems;
-      throw err;
-    }
-  };
+  const problemsOf = (env: Record<string, string>): string[] => configProblems({ NODE_ENV: 'test', ...env });
 
   it('refuses metrics without a token or with a short one, and serve/worker without Redis or a shared secret key', () => {
     expect(problemsOf({ METRICS_ENABLED: 'true' })).toEqual([expect.stringMatching(/^METRICS_TOKEN: required/)]);

@@ -10,10 +10,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { loadConfig } from '../../src/config/config.js';
 import { openDatabase } from '../../src/db/database.js';
 import { call, startServer, freePort } from '../harness.js';
 import { makeCa, makeTempDir, removeTempDir, type IssuedCert, type TestCa } from '../tls-fixtures.js';
+import { configProblems } from '../config-problems.js';
 
 const run = promisify(execFile);
 
@@ -169,15 +170,7 @@ describe('PostgreSQL TLS connections', () => {
 });
 
 describe('PostgreSQL TLS settings (config cross-checks)', () => {
-  const problemsOf = (env: Record<string, string>): string[] => {
-    try {
-      loadConfig({ NODE_ENV: 'test', LABELVAULT_DATA_DIR: tmp, ...env });
-      return [];
-    } catch (err) {
-      if (err instanceof ConfigError) return err.problems;
-      throw err;
-    }
-  };
+  const problemsOf = (env: Record<string, string>): string[] => configProblems({ NODE_ENV: 'test', LABELVAULT_DATA_DIR: tmp, ...env });
 
   it('takes TLS parameters out of the URL and resolves the mode once', () => {
     const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: `postgres://u:p@db.example:5432/lv?sslmode=verify-ca&sslrootcert=${ca.certPath}&application_name=lv` });

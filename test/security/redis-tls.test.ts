@@ -8,10 +8,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { loadConfig } from '../../src/config/config.js';
 import { isRedisReady, openRedis, type Redis } from '../../src/redis/redis.js';
 import { call, startServer, freePort } from '../harness.js';
 import { makeCa, makeTempDir, removeTempDir, type IssuedCert, type TestCa } from '../tls-fixtures.js';
+import { configProblems } from '../config-problems.js';
 
 
 function redisServerBinary(): string {
@@ -177,15 +178,7 @@ describe('Redis over TLS', () => {
 });
 
 describe('Redis settings (config cross-checks)', () => {
-  const problemsOf = (env: Record<string, string>): string[] => {
-    try {
-      loadConfig({ NODE_ENV: 'test', ...env });
-      return [];
-    } catch (err) {
-      if (err instanceof ConfigError) return err.problems;
-      throw err;
-    }
-  };
+  const problemsOf = (env: Record<string, string>): string[] => configProblems({ NODE_ENV: 'test', ...env });
 
   it('refuses TLS settings with a plain URL, half a client certificate, other schemes and unreadable files', () => {
     expect(problemsOf({ REDIS_URL: 'redis://r.example:6379', REDIS_TLS_CA_FILE: ca.certPath })[0]).toMatch(/^REDIS_URL: REDIS_TLS_\* settings are given but the URL is redis:\/\//);

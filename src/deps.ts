@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import type { AppDeps } from './app-deps.js';
 import type { Config } from './config/config.js';
+import { AuditSealer } from './audit/sealer.js';
 import { migrateToLatest, openDatabase } from './db/database.js';
 import { Metrics } from './http/metrics.js';
 import { createJobRunner, type ProcessRole } from './jobs/job-definitions.js';
@@ -33,15 +34,18 @@ export async function openDeps(config: Readonly<Config>, opts: OpenOptions = {})
   const secrets = new Secrets(loadOrCreateSecretKey(config.secretKey, config.dataDir));
   const { db, dialect } = openDatabase(config.database);
   if (opts.migrate !== false) await migrateToLatest(db);
-  // Redis failures (refused TLS, outage) surface through GET /health and /ready; the client reconnects.
+  // Redis failures (refused TLS, outage) surface through GET /ready; the client reconnects.
   const redis = config.redis === null ? undefined : openRedis(config.redis);
   redis?.on('error', () => undefined);
   const metrics = config.metrics === null ? undefined : new Metrics();
   const base = { config, db, dialect, secrets, version: VERSION, redis, metrics };
   const jobs = await createJobRunner(base, { role: opts.role ?? 'all', ...(metrics && { observe: metrics.observeJob }), ...(opts.onJobError && { onError: opts.onJobError }) });
   metrics?.watchQueue(jobs);
+  // PostgreSQL: this process chains the audit events committed by any process (see audit/sealer.ts).
+  const sealer = dialect === 'postgres' ? new AuditSealer(db, secrets) : undefined;
   const close = async () => {
     await jobs.close({ abortAfterMs: config.shutdown.graceMs });
+    await sealer?.stop();
     redis?.disconnect();
     await db.destroy();
   };

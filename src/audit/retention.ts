@@ -1,14 +1,16 @@
 /**
  * Audit retention: events older than AUDIT_RETENTION_DAYS are deleted, oldest first, and a
  * checkpoint signed with the server secret records the last deleted event's id and hash, so
- * `labelvault audit verify` still checks the remaining chain from there. The newest event is
+ * `labelvault audit verify` still checks the remaining chain from there (positions are chain
+ * positions: ids on SQLite, seq on PostgreSQL, where unsealed events are never pruned). The newest event is
  * always kept (the chain's head stays in the table). Pruning records its own `audit.prune` event
  * in the same transaction. Run daily by the `audit.prune` job and by `labelvault audit prune`.
  */
 import { PostgresAdapter, sql } from 'kysely';
 import type { AppDeps } from '../app-deps.js';
 import type { JobDefinition } from '../jobs/job-definitions.js';
-import { recordAuditEvent, signCheckpoint, SYSTEM_SOURCE, type AuditSource, type CheckpointFields } from './recorder.js';
+import { CHAIN_LOCK, chainOrder, signCheckpoint, type CheckpointFields } from './chain.js';
+import { recordAuditEvent, SYSTEM_SOURCE, type AuditSource } from './recorder.js';
 
 /** What one pruning did. */
 export interface PruneResult {
@@ -35,23 +37,27 @@ export async function pruneAuditLog(
   const cutoff = new Date(now.getTime() - opts.retentionDays * 86_400_000).toISOString();
   return deps.db.transaction().execute(async (trx) => {
     if (trx.getExecutor().adapter instanceof PostgresAdapter) {
-      await sql`select set_config('labelvault.audit_prune', 'on', true), pg_advisory_xact_lock(7240311)`.execute(trx);
+      await sql`select set_config('labelvault.audit_prune', 'on', true), pg_advisory_xact_lock(${CHAIN_LOCK})`.execute(trx);
     }
-    const newest = await trx.selectFrom('audit_events').select('id').orderBy('id', 'desc').limit(1).executeTakeFirst();
+    // In chain order (PostgreSQL: seq, so only sealed events are candidates; SQLite: id).
+    const pos = chainOrder(trx);
+    const newest = await trx.selectFrom('audit_events').select(pos).where(pos, 'is not', null).orderBy(pos, 'desc').limit(1).executeTakeFirst();
     if (!newest) return { pruned: 0, cutoff, checkpoint: null };
     const last = await trx
       .selectFrom('audit_events')
-      .select(['id', 'hash'])
+      .select(['id', 'hash', pos])
       .where('created_at', '<', cutoff)
-      .where('id', '<', newest.id)
-      .orderBy('id', 'desc')
+      .where(pos, '<', Number(newest[pos]))
+      .orderBy(pos, 'desc')
       .limit(1)
       .executeTakeFirst();
     if (!last) return { pruned: 0, cutoff, checkpoint: null };
-    const deleted = await trx.deleteFrom('audit_events').where('id', '<=', last.id).executeTakeFirst();
+    const lastPos = Number(last[pos]);
+    const deleted = await trx.deleteFrom('audit_events').where(pos, '<=', lastPos).executeTakeFirst();
     const fields: CheckpointFields = {
       created_at: now.toISOString(),
-      last_event_id: last.id,
+      // The last pruned event's place in the chain: its id on SQLite, its seq on PostgreSQL.
+      last_event_id: lastPos,
       last_event_hash: last.hash,
       pruned_count: Number(deleted.numDeletedRows),
       retention_days: opts.retentionDays,
@@ -67,7 +73,7 @@ export async function pruneAuditLog(
       objectId: last.id,
       changes: { retention_days: opts.retentionDays, cutoff, pruned: fields.pruned_count, checkpoint: cp.id, last_pruned_event: last.id },
     });
-    return { pruned: fields.pruned_count, cutoff, checkpoint: { id: cp.id, lastEventId: last.id } };
+    return { pruned: fields.pruned_count, cutoff, checkpoint: { id: cp.id, lastEventId: lastPos } };
   });
 }
 

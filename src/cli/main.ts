@@ -5,7 +5,9 @@
  * variables as the server).
  */
 import { Command } from 'commander';
-import { recordAuditEvent, SYSTEM_SOURCE, verifyAuditChain } from '../audit/recorder.js';
+import { verifyAuditChain } from '../audit/chain.js';
+import { recordAuditEvent, SYSTEM_SOURCE } from '../audit/recorder.js';
+import { sealPending } from '../audit/sealer.js';
 import { pruneAuditLog } from '../audit/retention.js';
 import { ConfigError, loadConfig } from '../config/config.js';
 import { migrateToLatest } from '../db/database.js';
@@ -89,12 +91,14 @@ org
 const audit = program.command('audit').description('audit log');
 audit
   .command('verify')
-  .description('walk the audit hash chain and report the first broken link')
+  .description('walk the audit hash chain and report the first broken link (on PostgreSQL, seals committed events first)')
   .action(() =>
     withDeps(async (deps) => {
+      await sealPending(deps.db, deps.secrets);
       const r = await verifyAuditChain(deps.db, deps.secrets);
-      const from = r.checkpoint ? ` after pruning checkpoint ${r.checkpoint.id} (events up to ${r.checkpoint.lastEventId} pruned)` : '';
-      if (r.ok) process.stdout.write(`audit chain intact: ${r.checked} events verified${from}\n`);
+      const from = r.checkpoint ? ` after pruning checkpoint ${r.checkpoint.id} (chain positions up to ${r.checkpoint.lastEventId} pruned)` : '';
+      const pending = r.unsealed ? `; ${r.unsealed} events committed since are not sealed yet (their content HMACs match)` : '';
+      if (r.ok) process.stdout.write(`audit chain intact: ${r.checked} events verified${from}${pending}\n`);
       else {
         process.stdout.write(`audit chain BROKEN${r.brokenAtId === undefined ? '' : ` at event ${r.brokenAtId}`}: ${r.reason} (${r.checked} events verified before it)\n`);
         process.exitCode = 1;

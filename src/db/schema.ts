@@ -106,8 +106,12 @@ export interface AuditEventsTable {
   project_id: number | null;
   /** JSON: `{field: {before, after}}` or event details, secrets redacted. */
   changes: string;
-  prev_hash: string;
+  /** The previous event's hash in chain order; NULL on PostgreSQL until the event is sealed. */
+  prev_hash: string | null;
+  /** The chained HMAC; on PostgreSQL, until sealed, the HMAC of the content alone. */
   hash: string;
+  /** PostgreSQL: the event's place in the chain, given when sealed (NULL before). SQLite: always NULL, the chain follows `id`. */
+  seq: Generated<number | null>;
 }
 
 /** Written by audit retention: the last pruned event, signed, so the remaining chain verifies from it. */

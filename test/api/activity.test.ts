@@ -117,7 +117,7 @@ describe.each(DIALECTS)('activity log on %s', (dialect) => {
     expect(lines.map((l) => l.action)).toContain('project.create');
     expect(lines.every((l) => /^[0-9a-f]{64}$/.test(l.hash))).toBe(true);
     const csv = await (await fetch(`${s.url}/api/audit-events/export?format=csv&project=${projectId}`, { headers: { authorization: `Token ${admin.token}` } })).text();
-    expect(csv.split('\r\n')[0]).toBe('id,created_at,organization_id,actor_user_id,actor_email,auth_method,ip,user_agent,request_id,action,object_type,object_id,project_id,changes,prev_hash,hash');
+    expect(csv.split('\r\n')[0]).toBe('id,created_at,organization_id,actor_user_id,actor_email,auth_method,ip,user_agent,request_id,action,object_type,object_id,project_id,changes,prev_hash,hash,seq');
     expect((await call(s, 'GET', '/api/audit-events/export?format=xml', { token: admin.token })).status).toBe(400);
   });
 });

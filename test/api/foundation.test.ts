@@ -3,7 +3,8 @@
  * suite, once per dialect. Refused cases sit next to the allowed ones.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyAuditChain } from '../../src/audit/recorder.js';
+import { verifyAuditChain } from '../../src/audit/chain.js';
+import { sealPending } from '../../src/audit/sealer.js';
 import { call, cookiesFrom, DIALECTS, startServer, type TestServer } from '../harness.js';
 import { makeMember, makeOrganization, PASSWORD } from '../factories.js';
 
@@ -385,6 +386,7 @@ describe.each(DIALECTS)('foundation API on %s', (dialect) => {
 
   describe('audit trail', () => {
     it('recorded the activity above in an intact chain, with secrets masked', async () => {
+      await sealPending(s.deps.db, s.deps.secrets); // PostgreSQL chains committed events after the fact
       const events = await s.deps.db.selectFrom('audit_events').selectAll().orderBy('id').execute();
       const actions = new Set(events.map((e) => e.action));
       for (const a of ['organization.create', 'user.create', 'auth.login', 'auth.login_failed', 'auth.logout', 'auth.signup', 'token.reset', 'invite.reset', 'membership.role_change', 'permission.denied', 'token.pat_create', 'token.pat_rotate', 'token.pat_revoke', 'auth.password_change']) {

@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyAuditChain } from '../../src/audit/recorder.js';
+import { verifyAuditChain } from '../../src/audit/chain.js';
 import type { Role } from '../../src/authz/permissions.js';
 import { call, DIALECTS, startServer, type TestServer } from '../harness.js';
 import { makeMember, makeOrganization, makeWorkspace, type Member } from '../factories.js';

@@ -4,7 +4,7 @@
  * private, and deletion only of empty workspaces. Refused cases sit next to the allowed ones.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyAuditChain } from '../../src/audit/recorder.js';
+import { verifyAuditChain } from '../../src/audit/chain.js';
 import { call, DIALECTS, startServer, type TestServer } from '../harness.js';
 import { makeMember, makeOrganization, makeWorkspace, type Member } from '../factories.js';
 

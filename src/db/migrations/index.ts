@@ -14,6 +14,7 @@ import * as m0008 from './0008-workspaces.js';
 import * as m0009 from './0009-audit-retention.js';
 import * as m0010 from './0010-storages.js';
 import * as m0011 from './0011-audit-request-range.js';
+import * as m0012 from './0012-audit-sealing.js';
 
 export const migrations: Record<string, Migration> = {
   '0001-foundation': m0001,
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '0009-audit-retention': m0009,
   '0010-storages': m0010,
   '0011-audit-request-range': m0011,
+  '0012-audit-sealing': m0012,
 };

@@ -31,8 +31,9 @@ const Event = Type.Object(
     object_id: Type.Union([Type.String(), Type.Null()]),
     project_id: Type.Union([Type.Integer(), Type.Null()]),
     changes: Type.Record(Type.String(), Type.Unknown()),
-    prev_hash: Type.String(),
+    prev_hash: Type.Union([Type.String(), Type.Null()], { description: 'Hash of the previous event in chain order; null on PostgreSQL until the event is sealed' }),
     hash: Type.String(),
+    seq: Type.Union([Type.Integer(), Type.Null()], { description: 'Place in the chain on PostgreSQL (null until sealed); always null on SQLite, where the chain follows id' }),
   },
   { additionalProperties: false },
 );

@@ -131,12 +131,16 @@ export function eventsQuery(db: Db, actor: Actor, q: EventQuery) {
   return f;
 }
 
-/** One event as the API shows it (the chain hashes included, so exports can be checked). */
-export function eventOut(e: { id: number; created_at: string; organization_id: number | null; actor_user_id: number | null; actor_email: string; auth_method: string; ip: string; user_agent: string; request_id: string; action: string; object_type: string; object_id: string | null; project_id: number | null; changes: string; prev_hash: string; hash: string }) {
+/**
+ * One event as the API shows it (the chain hashes included, so exports can be checked: in `id`
+ * order on SQLite, in `seq` order on PostgreSQL, where `prev_hash` and `seq` are null until the
+ * event is sealed, within about a second of its commit, and `hash` is meanwhile its content HMAC).
+ */
+export function eventOut(e: { id: number; created_at: string; organization_id: number | null; actor_user_id: number | null; actor_email: string; auth_method: string; ip: string; user_agent: string; request_id: string; action: string; object_type: string; object_id: string | null; project_id: number | null; changes: string; prev_hash: string | null; hash: string; seq: number | null }) {
   return { ...e, changes: JSON.parse(e.changes) as Record<string, unknown> };
 }
 
-const CSV_COLUMNS = ['id', 'created_at', 'organization_id', 'actor_user_id', 'actor_email', 'auth_method', 'ip', 'user_agent', 'request_id', 'action', 'object_type', 'object_id', 'project_id', 'changes', 'prev_hash', 'hash'] as const;
+const CSV_COLUMNS = ['id', 'created_at', 'organization_id', 'actor_user_id', 'actor_email', 'auth_method', 'ip', 'user_agent', 'request_id', 'action', 'object_type', 'object_id', 'project_id', 'changes', 'prev_hash', 'hash', 'seq'] as const;
 
 function csvCell(v: unknown): string {
   const s = v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);

@@ -3,13 +3,33 @@
  * user, IP and user agent of every API request. Entries are buffered and written in batches
  * (every second, or every 200 entries) so logging never sits on a request's path; the semantic
  * audit events (recorder.ts) are the transactional record, found from these by the range of event
- * ids each request wrote (and its request id within that range).
+ * ids each request wrote (and its request id within that range). A login request is attributed to
+ * the account it names when that account exists (its active organization, so the organization's
+ * Administrators see failed logins too); one naming an unknown email stays without organization.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../db/database.js';
 import type { Insertable } from 'kysely';
 import type { RequestLogsTable } from '../db/schema.js';
 import { maskUrl } from '../http/logging.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * Who a request is about when it carries no credentials of its own: the account a login
+     * names (set by the login route). Takes precedence over `actor` in the log entry.
+     */
+    logSubject: LogSubject | null;
+  }
+}
+
+/** The user, organization and authentication method a request-log entry is attributed to. */
+export interface LogSubject {
+  organizationId: number | null;
+  userId: number;
+  email: string;
+  authMethod: string;
+}
 
 const FLUSH_MS = 1000;
 const FLUSH_AT = 200;
@@ -53,14 +73,14 @@ export class RequestLogWriter {
 }
 
 function entryOf(req: FastifyRequest, reply: FastifyReply): Insertable<RequestLogsTable> {
-  const actor = req.actor;
+  const who = req.logSubject ?? req.actor;
   const project = PROJECT_IN_URL.exec(req.url)?.[1];
   return {
     created_at: new Date().toISOString(),
-    organization_id: actor?.organizationId ?? null,
-    user_id: actor?.userId ?? null,
-    email: actor?.email ?? '',
-    auth_method: actor?.authMethod ?? 'anonymous',
+    organization_id: who?.organizationId ?? null,
+    user_id: who?.userId ?? null,
+    email: who?.email ?? '',
+    auth_method: who?.authMethod ?? 'anonymous',
     method: req.method,
     url: maskUrl(req.url).slice(0, 1024),
     status: reply.statusCode,
@@ -78,6 +98,7 @@ function entryOf(req: FastifyRequest, reply: FastifyReply): Insertable<RequestLo
 /** Logs every /api and /data request of the app; flushes when the app closes. */
 export function registerRequestLog(app: FastifyInstance, db: Db): RequestLogWriter {
   const writer = new RequestLogWriter(db, (err) => app.log.error({ err }, 'request log write failed'));
+  app.decorateRequest('logSubject', null);
   app.addHook('onResponse', async (req, reply) => {
     if (LOGGED.test(req.url)) writer.push(entryOf(req, reply));
   });

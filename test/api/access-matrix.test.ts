@@ -231,10 +231,11 @@ const RECIPES: Record<string, Recipe> = {
   'GET /api/invite': async () => ({ path: '/api/invite' }),
   'POST /api/invite/reset-token': async () => ({ path: '/api/invite/reset-token' }),
   'GET /api/permissions': async () => ({ path: '/api/permissions' }),
-  'GET /api/activity-logs': async (c) => ({ path: `/api/activity-logs?workspace=${c.place.workspaceId}` }),
+  'GET /api/activity-logs': async (c) => ({ path: `/api/activity-logs?workspace_id=${c.place.workspaceId}` }),
   'GET /api/audit-events': async () => ({ path: '/api/audit-events' }),
   'GET /api/audit-events/export': async () => ({ path: '/api/audit-events/export?format=jsonl' }),
   'GET /api/usage': async () => ({ path: '/api/usage' }),
+  'POST /api/usage/page-visits': async () => ({ path: '/api/usage/page-visits', body: { path: '/projects/1/label' }, anonymous: true }),
 
   // Projects.
   'GET /api/projects': async () => ({ path: '/api/projects' }),

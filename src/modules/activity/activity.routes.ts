@@ -54,6 +54,8 @@ const ActivityLog = Type.Object(
     http_referer: Type.String(),
     auth_method: Type.String(),
     request_id: Type.String(),
+    user_session: Type.Union([Type.String({ maxLength: 8 }), Type.Null()], { description: "Label Studio's session label; always null (the session is not recorded per request)" }),
+    workspace_owner_id: Type.Union([Type.Integer(), Type.Null()], { description: 'The user id of the Owner of the organization (Label Studio calls it the workspace owner)' }),
     extra_data: Type.Object({ events: Type.Array(Type.Object({ action: Type.String(), object_type: Type.String(), object_id: Type.Union([Type.String(), Type.Null()]), project_id: Type.Union([Type.Integer(), Type.Null()]), changes: Type.Unknown() }, { additionalProperties: false })) }, { additionalProperties: false }),
   },
   { additionalProperties: false },
@@ -66,15 +68,18 @@ export const activityRoutes = [
     summary: 'Every API request of your organization, with the audit events it recorded (Administrators, Owner)',
     tags: ['Audit'],
     access: 'audit.view',
-    // `workspace` narrows to that workspace's projects; one the caller cannot see is 404.
-    scope: { workspace: { query: 'workspace' }, optional: true },
+    // `workspace_id` narrows to that workspace's projects; one the caller cannot see is 404.
+    scope: { workspace: { query: 'workspace_id' }, optional: true },
     schema: {
       querystring: Type.Object(
         {
           ...PagingQuery,
+          start: Type.Optional(Type.Integer({ minimum: 1, description: 'Label Studio\'s alias of `page` (a page number, not an offset)' })),
+          length: Type.Optional(Type.Integer({ minimum: -1, maximum: 10_000_000, description: 'Label Studio\'s alias of `page_size` (-1: all)' })),
           user: Type.Optional(Id()),
           project: Type.Optional(Id()),
-          workspace: Type.Optional(Id()),
+          workspace: Type.Optional(Id({ description: "Label Studio's meaning: the workspace owner's user id (the Owner of your organization keeps everything; any other id matches nothing)" })),
+          workspace_id: Type.Optional(Id({ description: "A workspace's id: only the requests about its projects" })),
           method: Type.Optional(Type.Union(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'all'].map((m) => Type.Literal(m)))),
           start_date: Str(40),
           end_date: Str(40),

@@ -3,6 +3,7 @@
  * request with the audit events it recorded), and the semantic audit events themselves, paged
  * or streamed as JSONL / CSV. Always scoped to the caller's organization.
  */
+import { sql, type SqlBool } from 'kysely';
 import type { AppDeps } from '../../app-deps.js';
 import type { Db } from '../../db/database.js';
 import { containsText } from '../../db/sql-helpers.js';
@@ -13,7 +14,10 @@ import { pageWindow } from '../../http/common-schemas.js';
 export interface ActivityQuery {
   user?: number | undefined;
   project?: number | undefined;
+  /** Label Studio's meaning: the workspace (organization) Owner's user id. */
   workspace?: number | undefined;
+  /** Ours: a workspace's id, to keep the requests about its projects. */
+  workspace_id?: number | undefined;
   method?: string | undefined;
   start_date?: string | undefined;
   end_date?: string | undefined;
@@ -21,6 +25,9 @@ export interface ActivityQuery {
   ordering?: string | undefined;
   page?: number | undefined;
   page_size?: number | undefined;
+  /** Label Studio's aliases of `page` and `page_size`. */
+  start?: number | undefined;
+  length?: number | undefined;
   action?: string | undefined;
   object_type?: string | undefined;
 }
@@ -34,15 +41,21 @@ function isoOrRefuse(field: string, value: string | undefined): string | undefin
 
 /**
  * `GET /api/activity-logs/`: `{data, recordsTotal, recordsFiltered}`; a page past the end is 404.
- * `workspace` keeps the requests about its projects (the route has already checked the caller sees it).
+ * `workspace` is, as in Label Studio Enterprise, the id of the workspace owner (the Owner of the
+ * organization): the caller's own organization's Owner keeps everything, any other id nothing.
+ * `workspace_id` keeps the requests about that workspace's projects (the route has already
+ * checked the caller sees it).
  */
 export async function listActivity(deps: AppDeps, actor: Actor, q: ActivityQuery) {
+  const owner = await deps.db.selectFrom('memberships').select('user_id').where('organization_id', '=', actor.organizationId).where('role', '=', 'OW').executeTakeFirst();
+  const ownerId = owner?.user_id ?? null;
   const org = deps.db.selectFrom('request_logs').where('organization_id', '=', actor.organizationId);
   let f = org;
+  if (q.workspace !== undefined && q.workspace !== ownerId) f = f.where(sql<SqlBool>`1 = 0`);
   if (q.user !== undefined) f = f.where('user_id', '=', q.user);
   if (q.project !== undefined) f = f.where('project_id', '=', q.project);
-  if (q.workspace !== undefined) {
-    const ws = q.workspace;
+  if (q.workspace_id !== undefined) {
+    const ws = q.workspace_id;
     f = f.where('project_id', 'in', (eb) => eb.selectFrom('projects').select('projects.id').where('projects.workspace_id', '=', ws).where('projects.organization_id', '=', actor.organizationId));
   }
   if (q.method && q.method !== 'all') f = f.where('method', '=', q.method);
@@ -68,7 +81,7 @@ export async function listActivity(deps: AppDeps, actor: Actor, q: ActivityQuery
   }
   const count = async (b: typeof org) => Number((await b.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
   const [total, filtered] = await Promise.all([count(org), count(f)]);
-  const w = pageWindow(q, filtered);
+  const w = pageWindow({ page: q.page ?? q.start, page_size: q.page_size ?? q.length }, filtered);
   const desc = (q.ordering ?? '-datetime').startsWith('-');
   const rows = await f.selectAll().orderBy('id', desc ? 'desc' : 'asc').limit(w.size).offset(w.offset).execute();
   // Each request's events lie in the id range it recorded (primary-key ranges, no request_id index).
@@ -97,6 +110,9 @@ export async function listActivity(deps: AppDeps, actor: Actor, q: ActivityQuery
     http_referer: r.referer,
     auth_method: r.auth_method,
     request_id: r.request_id,
+    // Label Studio's fields: the session is not recorded per request; the workspace owner is the organization's Owner.
+    user_session: null,
+    workspace_owner_id: ownerId,
     extra_data: {
       events: events
         .filter((e) => e.request_id === r.request_id)

@@ -7,7 +7,7 @@ import { auditSourceOf } from '../../http/register.js';
 import { defineRoute } from '../../http/route.js';
 import { UserResponse } from '../users/users.schemas.js';
 import { changeOwnPassword, userResponse } from '../users/users.service.js';
-import { login, logout, signup } from './auth.service.js';
+import { login, logout, signup, type LoginAccount } from './auth.service.js';
 import { completeSetup } from './bootstrap.service.js';
 import { CSRF_COOKIE, SESSION_COOKIE } from './sessions.service.js';
 
@@ -43,8 +43,12 @@ export const authRoutes = [
     access: { public: 'this is how a user proves who they are' },
     schema: { body: Type.Object({ email: Type.String({ minLength: 1, maxLength: 254 }), password: Password }, { additionalProperties: false }), response: { 200: LoginResponse, 401: ErrorResponse, 403: ErrorResponse, 429: ErrorResponse } },
     audit: ['auth.login', 'auth.login_failed'],
-    handler: async ({ deps, body, req, reply, audit, actor }) => {
-      const result = await login(deps, audit, auditSourceOf(req, null), { ...body, previousSessionId: actor?.sessionId });
+    handler: async ({ deps, body, req, reply, actor }) => {
+      // The request log names the account tried (failed or not), not a session the browser had.
+      const onAccount = (a: LoginAccount) => {
+        req.logSubject = { organizationId: a.organizationId, userId: a.userId, email: a.email, authMethod: a.authenticated ? 'session' : 'anonymous' };
+      };
+      const result = await login(deps, auditSourceOf(req, null), { ...body, previousSessionId: actor?.sessionId, onAccount });
       setSessionCookies(deps, req, reply, result.sessionToken, result.csrfToken);
       return { id: result.userId, email: body.email.trim().toLowerCase(), csrf_token: result.csrfToken };
     },

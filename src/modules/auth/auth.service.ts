@@ -5,6 +5,7 @@
 import type { AppDeps } from '../../app-deps.js';
 import { recordAuditEvent, type AuditSource } from '../../audit/recorder.js';
 import { ACTIVE_ROLES, isRole } from '../../authz/permissions.js';
+import type { UserRow } from '../../db/schema.js';
 import { AppError, invalid } from '../../http/errors.js';
 import type { AuditFn } from '../../http/route.js';
 import { burnPasswordCheck, hashPassword, verifyPassword } from '../../security/passwords.js';
@@ -22,32 +23,55 @@ export interface LoginResult {
   csrfToken: string;
 }
 
+/** The account a login request names, once known (the request log attributes the request to it). */
+export interface LoginAccount {
+  userId: number;
+  email: string;
+  organizationId: number | null;
+  /** True once the password was right and the session opened. */
+  authenticated: boolean;
+}
+
+/**
+ * Records a failed login. For an existing account the event belongs to its active organization
+ * (the one a successful login is recorded under, so its Administrators and Owner see both), with
+ * the account as actor (`auth_method` stays "anonymous": nobody proved who they are). An unknown
+ * email belongs to no organization: only `labelvault audit` and the database show it.
+ */
+async function recordLoginFailure(deps: AppDeps, source: AuditSource, email: string, user: UserRow | undefined, reason: string, onAccount?: (a: LoginAccount) => void) {
+  const membership = user && (await resolveActiveMembership(deps.db, user));
+  const organizationId = membership?.organization_id ?? null;
+  if (user) onAccount?.({ userId: user.id, email: user.email, organizationId, authenticated: false });
+  const who = user ? { actorUserId: user.id, actorEmail: user.email } : {};
+  await recordAuditEvent(deps.db, deps.secrets, { ...source, ...who, authMethod: 'anonymous' }, { action: 'auth.login_failed', objectType: 'user', objectId: user?.id ?? null, organizationId, changes: { email, reason } });
+}
+
 /**
  * Checks credentials and opens a new session (a fresh id at every login; a session the browser
- * already had is ended). Refuses users who are not activated or deactivated.
+ * already had is ended). Refuses users who are not activated or deactivated. `onAccount` is told
+ * the account as soon as the email names one (and again once logged in).
  */
 export async function login(
   deps: AppDeps,
-  audit: AuditFn,
   source: AuditSource,
-  input: { email: string; password: string; previousSessionId?: number | undefined },
+  input: { email: string; password: string; previousSessionId?: number | undefined; onAccount?: (a: LoginAccount) => void },
 ): Promise<LoginResult> {
   const email = input.email.trim().toLowerCase();
   const attempt = await beginAttempt(deps, emailAccount(email), source.ip).catch(async (err: unknown) => {
-    await audit(deps.db, { action: 'auth.login_failed', objectType: 'user', changes: { email, reason: 'throttled' } });
+    await recordLoginFailure(deps, source, email, await findUserByEmail(deps.db, email), 'throttled', input.onAccount);
     throw err;
   });
   const logN = deps.config.passwords.scryptLogN;
   const user = await findUserByEmail(deps.db, email);
   const check = user?.password_hash ? await verifyPassword(input.password, user.password_hash, logN) : (await burnPasswordCheck(input.password, logN), { ok: false, needsRehash: false });
   if (!user || !check.ok) {
-    await audit(deps.db, { action: 'auth.login_failed', objectType: 'user', objectId: user?.id ?? null, changes: { email, reason: 'bad credentials' } });
+    await recordLoginFailure(deps, source, email, user, 'bad credentials', input.onAccount);
     throw badCredentials();
   }
   const membership = await resolveActiveMembership(deps.db, user);
   const role = membership?.role;
   if (user.is_active !== 1 || !isRole(role) || !ACTIVE_ROLES.includes(role)) {
-    await audit(deps.db, { action: 'auth.login_failed', objectType: 'user', objectId: user.id, changes: { email, reason: `inactive (${role ?? 'no membership'})` } });
+    await recordLoginFailure(deps, source, email, user, `inactive (${role ?? 'no membership'})`, input.onAccount);
     throw role === 'NO'
       ? new AppError(403, 'ACCOUNT_NOT_ACTIVATED', 'Your account is waiting for an administrator to give it a role.')
       : new AppError(403, 'ACCOUNT_DISABLED', 'This account is deactivated.');
@@ -64,6 +88,7 @@ export async function login(
       objectId: session.id,
       changes: newHash ? { password_hash: 'upgraded to scrypt' } : {},
     });
+    input.onAccount?.({ userId: user.id, email: user.email, organizationId: membership!.organization_id, authenticated: true });
     return { userId: user.id, sessionToken: session.token, csrfToken: deps.secrets.mac('csrf', session.tokenHash) };
   });
 }

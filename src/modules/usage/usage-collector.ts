@@ -1,6 +1,7 @@
 /**
  * Usage statistics, kept locally and sent nowhere: per organization and UTC day, how often each
- * API endpoint was used (by route pattern, never by URL, so no ids or data), and how many
+ * API endpoint was used and each web app page visited (by route pattern, never by URL, so no ids
+ * or data; pages are reported by the app through `POST /api/usage/page-visits`), and how many
  * annotations, tasks, projects and exports were made. With COLLECT_ANALYTICS=false nothing is
  * counted and nothing is written. Counts are summed in memory and upserted every few seconds.
  */
@@ -9,6 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../../db/database.js';
 
 const FLUSH_MS = 5000;
+const PAGE_VISITS = 'POST /api/usage/page-visits';
 
 /** Semantic counters: a successful call of these routes counts one of each. */
 const EVENTS: Record<string, string> = {
@@ -66,6 +68,7 @@ function record(collector: UsageCollector, req: FastifyRequest, reply: FastifyRe
   const route = req.routeOptions.url;
   if (!route || reply.statusCode >= 400 || !route.startsWith('/api/')) return;
   const pattern = `${req.method} ${route.replace(/\/$/, '')}`;
+  if (pattern === PAGE_VISITS) return; // counted as the page visited, not as an API call
   const org = req.actor?.organizationId ?? 0;
   collector.count(org, `api:${pattern}`);
   const event = EVENTS[pattern];

@@ -1,10 +1,14 @@
-/** `GET /api/usage`: the organization's usage statistics, for Administrators and the Owner. */
+/**
+ * `GET /api/usage`: the organization's usage statistics, for Administrators and the Owner; and
+ * `POST /api/usage/page-visits`, where the web app reports each page it shows (counted by pattern).
+ */
 import { Type } from '@sinclair/typebox';
 import { sql } from 'kysely';
 import { ErrorResponse } from '../../http/common-schemas.js';
 import { invalid } from '../../http/errors.js';
 import { defineRoute } from '../../http/route.js';
 import { parseLabelConfig } from '../label-config/label-config.parser.js';
+import { webPagePattern } from './web-pages.js';
 
 export const usageRoutes = [
   defineRoute({
@@ -62,6 +66,33 @@ export const usageRoutes = [
         members: await one(deps.db.selectFrom('memberships').select(sql<number>`count(*)`.as('n')).where('organization_id', '=', org).executeTakeFirst()),
       };
       return { collect_analytics: collect, since, totals, daily: daily.map((d) => ({ ...d, value: Number(d.value) })), data_types: dataTypes, counts };
+    },
+  }),
+  defineRoute({
+    method: 'POST',
+    url: '/api/usage/page-visits',
+    summary: 'Count a visit of a web app page, by its route pattern (sent by the web app; nothing is kept with COLLECT_ANALYTICS=false)',
+    tags: ['Usage'],
+    access: { public: 'the login and signup pages are visited before signing in; only a known page pattern is counted, nothing else is kept' },
+    changesNothing: 'adds one to a usage counter; no data of any organization changes',
+    schema: {
+      body: Type.Object({ path: Type.String({ minLength: 1, maxLength: 2048, description: 'The path of the page shown (its pattern is counted, never the path)' }) }, { additionalProperties: false }),
+      response: {
+        200: Type.Object(
+          {
+            collect_analytics: Type.Boolean({ description: 'False: nothing was counted, and the app may stop reporting' }),
+            page: Type.Union([Type.String(), Type.Null()], { description: 'The pattern counted; null when the path is not a page of the app' }),
+          },
+          { additionalProperties: false },
+        ),
+        400: ErrorResponse,
+      },
+    },
+    audit: null,
+    handler: async ({ deps, actor, body, req }) => {
+      const page = webPagePattern(body.path);
+      if (page) req.server.usage?.count(actor?.organizationId ?? 0, `page:${page}`);
+      return { collect_analytics: deps.config.usage.collect, page };
     },
   }),
 ];

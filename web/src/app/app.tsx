@@ -14,6 +14,7 @@ import { OrganizationPage } from '../pages/organization-page';
 import { ProjectSettingsPage, SECTIONS, type Section } from '../pages/project-settings-page';
 import { ReviewPage } from '../pages/review-page';
 import { Link, matchPath, navigate, useLocation } from './router';
+import { usePageVisits } from './use-page-visits';
 import { useSession } from './session';
 
 const PUBLIC = ['/login', '/user/login'];
@@ -62,6 +63,7 @@ export function App() {
   const { path, query } = useLocation();
   const next = query.get('next');
   const isPublic = PUBLIC.includes(path);
+  usePageVisits(path);
 
   useEffect(() => {
     if (OPEN.includes(path)) return;

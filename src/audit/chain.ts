@@ -78,6 +78,20 @@ export interface ChainReport {
   checkpoint?: { id: number; lastEventId: number };
   /** PostgreSQL: committed events not sealed yet (each checked against its content HMAC); absent when none. */
   unsealed?: number;
+  /** The last chained event verified: keep it somewhere else and pass it back as `expectHead` later. */
+  head?: ChainAnchor;
+}
+
+/** A place in the chain and the hash there, as `position:hash` (position: id on SQLite, seq on PostgreSQL). */
+export interface ChainAnchor {
+  position: number;
+  hash: string;
+}
+
+/** Parses `position:hash` (as `audit verify` prints it); undefined when malformed. */
+export function parseAnchor(text: string): ChainAnchor | undefined {
+  const m = /^(\d{1,15}):([0-9a-f]{64})$/.exec(text.trim());
+  return m ? { position: Number(m[1]), hash: m[2]! } : undefined;
 }
 
 /**
@@ -87,8 +101,10 @@ export interface ChainReport {
  * link to the hash it recorded. On PostgreSQL, events not sealed yet are then checked one by one
  * against the HMAC of their content (an edited or forged unsealed event is reported too).
  */
-export async function verifyAuditChain(db: Db, secrets: Secrets): Promise<ChainReport> {
+export async function verifyAuditChain(db: Db, secrets: Secrets, opts: { expectHead?: ChainAnchor } = {}): Promise<ChainReport> {
   const key = chainKey(secrets);
+  const anchor = opts.expectHead;
+  let head: ChainAnchor | undefined;
   const pos = chainOrder(db);
   let prev = GENESIS_HASH;
   let checked = 0;
@@ -103,6 +119,7 @@ export async function verifyAuditChain(db: Db, secrets: Secrets): Promise<ChainR
     if (early) return { checked, ok: false, brokenAtId: early.id, reason: 'event at or before the pruning checkpoint (inserted, or checkpoint moved)', ...from };
     prev = cp.last_event_hash;
     after = cp.last_event_id;
+    head = { position: after, hash: prev };
   }
   for (;;) {
     const rows = await db.selectFrom('audit_events').selectAll().where(pos, '>', after).orderBy(pos).limit(1000).execute();
@@ -114,9 +131,15 @@ export async function verifyAuditChain(db: Db, secrets: Secrets): Promise<ChainR
       prev = hash;
       checked += 1;
       after = Number(r[pos]);
+      if (anchor && after === anchor.position && hash !== anchor.hash) {
+        return { checked, ok: false, brokenAtId: r.id, reason: `the event at the expected head ${anchor.position} has another hash (the chain was rewritten from there)`, ...from };
+      }
     }
   }
-  if (pos === 'id') return { checked, ok: true, ...from };
+  if (after > 0) head = { position: after, hash: prev };
+  const missing = anchorMissing(anchor, head, cp && { position: cp.last_event_id, hash: cp.last_event_hash });
+  if (missing) return { checked, ok: false, reason: missing, ...from, ...(head && { head }) };
+  if (pos === 'id') return { checked, ok: true, ...from, ...(head && { head }) };
   let unsealed = 0;
   for (let afterId = 0; ; ) {
     const rows = await db.selectFrom('audit_events').selectAll().where('seq', 'is', null).where('id', '>', afterId).orderBy('id').limit(1000).execute();
@@ -130,5 +153,17 @@ export async function verifyAuditChain(db: Db, secrets: Secrets): Promise<ChainR
       afterId = r.id;
     }
   }
-  return { checked, ok: true, ...from, ...(unsealed > 0 && { unsealed }) };
+  return { checked, ok: true, ...from, ...(unsealed > 0 && { unsealed }), ...(head && { head }) };
+}
+
+/**
+ * Why an expected head is not in the chain: the chain ends before it (events at the end removed),
+ * or the checkpoint sits exactly there with another hash. A head pruned since cannot be checked.
+ */
+function anchorMissing(anchor: ChainAnchor | undefined, head: ChainAnchor | undefined, checkpoint: ChainAnchor | undefined): string | undefined {
+  if (!anchor) return undefined;
+  if (checkpoint && anchor.position === checkpoint.position && anchor.hash !== checkpoint.hash) return `the pruning checkpoint at the expected head ${anchor.position} has another hash (the chain was rewritten)`;
+  if (checkpoint && anchor.position <= checkpoint.position) return undefined;
+  if (!head || head.position < anchor.position) return `the chain ends at ${head?.position ?? 0}, before the expected head ${anchor.position} (events at the end were removed)`;
+  return undefined;
 }

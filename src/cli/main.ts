@@ -5,7 +5,7 @@
  * variables as the server).
  */
 import { Command } from 'commander';
-import { verifyAuditChain } from '../audit/chain.js';
+import { parseAnchor, verifyAuditChain } from '../audit/chain.js';
 import { recordAuditEvent, SYSTEM_SOURCE } from '../audit/recorder.js';
 import { sealPending } from '../audit/sealer.js';
 import { pruneAuditLog } from '../audit/retention.js';
@@ -91,14 +91,18 @@ org
 const audit = program.command('audit').description('audit log');
 audit
   .command('verify')
-  .description('walk the audit hash chain and report the first broken link (on PostgreSQL, seals committed events first)')
-  .action(() =>
+  .description('walk the audit hash chain and report the first broken link (on PostgreSQL, seals committed events first); prints the head to keep')
+  .option('--expect-head <position:hash>', 'a head printed by an earlier run (kept outside the database): the chain must still reach it with the same hash')
+  .action((opts: { expectHead?: string }) =>
     withDeps(async (deps) => {
+      const expectHead = opts.expectHead === undefined ? undefined : parseAnchor(opts.expectHead);
+      if (opts.expectHead !== undefined && !expectHead) throw invalid({ 'expect-head': ['As printed by audit verify: <position>:<64 hex digits>.'] });
       await sealPending(deps.db, deps.secrets);
-      const r = await verifyAuditChain(deps.db, deps.secrets);
+      const r = await verifyAuditChain(deps.db, deps.secrets, expectHead && { expectHead });
       const from = r.checkpoint ? ` after pruning checkpoint ${r.checkpoint.id} (chain positions up to ${r.checkpoint.lastEventId} pruned)` : '';
       const pending = r.unsealed ? `; ${r.unsealed} events committed since are not sealed yet (their content HMACs match)` : '';
       if (r.ok) process.stdout.write(`audit chain intact: ${r.checked} events verified${from}${pending}\n`);
+      if (r.ok && r.head) process.stdout.write(`head ${r.head.position}:${r.head.hash} (keep it elsewhere; pass it later as --expect-head to detect events removed from the end)\n`);
       else {
         process.stdout.write(`audit chain BROKEN${r.brokenAtId === undefined ? '' : ` at event ${r.brokenAtId}`}: ${r.reason} (${r.checked} events verified before it)\n`);
         process.exitCode = 1;

@@ -92,6 +92,27 @@ describe.each(DIALECTS)('audit chain on %s', (dialect) => {
     expect(await verify()).toEqual({ ok: true, checked: 86 });
   });
 
+  it('detects events removed from the end against a head kept elsewhere', async () => {
+    const first = await verify();
+    expect(first.head).toEqual({ position: expect.any(Number), hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    await record('later-1');
+    await record('later-2');
+    const expectHead = first.head!;
+    expect(await verify()).toMatchObject({ ok: true, head: { position: expectHead.position + 2 } });
+    expect(await verifyAuditChain(s.deps.db, s.deps.secrets, { expectHead })).toMatchObject({ ok: true });
+    expect(await verifyAuditChain(s.deps.db, s.deps.secrets, { expectHead: { ...expectHead, hash: '0'.repeat(64) } })).toMatchObject({ ok: false, reason: expect.stringMatching(/another hash/) });
+    // Truncate the chain from the kept head on (a superuser on PostgreSQL, where the trigger refuses it).
+    const cut = sql`delete from audit_events where ${sql.ref(dialect === 'sqlite' ? 'id' : 'seq')} >= ${expectHead.position}`;
+    if (dialect === 'sqlite') await cut.execute(s.deps.db);
+    else
+      await s.deps.db.transaction().execute(async (trx) => {
+        await sql`set local session_replication_role = replica`.execute(trx);
+        await cut.execute(trx);
+      });
+    expect(await verifyAuditChain(s.deps.db, s.deps.secrets)).toMatchObject({ ok: true }); // without the anchor, a shorter chain verifies
+    expect(await verifyAuditChain(s.deps.db, s.deps.secrets, { expectHead })).toMatchObject({ ok: false, reason: expect.stringMatching(/events at the end were removed/) });
+  });
+
   it('prunes old events behind a signed checkpoint, and the rest still verifies', async () => {
     expect(await pruneAuditLog(s.deps, { retentionDays: 0 })).toMatchObject({ pruned: 0, checkpoint: null });
     expect(await pruneAuditLog(s.deps, { retentionDays: 30 })).toMatchObject({ pruned: 0, checkpoint: null }); // nothing is 30 days old

@@ -11,6 +11,10 @@
  * from /proc), which a busy shared machine disturbs far less than wall time.
  *
  * Run: npm run bench:audit [-- --per-round 200 --rounds 12 --dialects sqlite,postgres]
+ *
+ * `--mode audited` or `--mode silent` runs one mode only (every round), for counting instructions
+ * per mode with `perf stat -e instructions:u,instructions:k` (see bench/README.md): a count a busy
+ * machine barely disturbs, unlike wall time.
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -36,6 +40,8 @@ const arg = (name: string, def: string) => {
 const PER_ROUND = Number(arg('per-round', '200'));
 const ROUNDS = Number(arg('rounds', '12'));
 const DIALECTS = arg('dialects', 'sqlite,postgres').split(',') as ('sqlite' | 'postgres')[];
+const ONLY = arg('mode', 'both');
+if (!['both', 'audited', 'silent'].includes(ONLY)) throw new Error('--mode: both, audited or silent');
 const CONFIG = '<View><Text name="text" value="$text"/><Choices name="c" toName="text"><Choice value="A"/><Choice value="B"/></Choices></View>';
 const RESULT = [{ id: 'r1', from_name: 'c', to_name: 'text', type: 'choices', value: { choices: ['A'] } }];
 const TICK_MS = 10; // USER_HZ = 100 on Linux
@@ -95,7 +101,7 @@ async function run(dialect: 'sqlite' | 'postgres'): Promise<void> {
     const ratios: number[] = [];
     // ABBA: pair k runs audited then silent when k is even, silent then audited when odd.
     for (let pair = 0; pair <= ROUNDS; pair++) {
-      const order: Mode[] = pair % 2 === 0 ? ['audited', 'silent'] : ['silent', 'audited'];
+      const order: Mode[] = ONLY !== 'both' ? [ONLY as Mode, ONLY as Mode] : pair % 2 === 0 ? ['audited', 'silent'] : ['silent', 'audited'];
       const seconds: Partial<Record<Mode, number>> = {};
       for (const mode of order) {
         const pids = await backends();
@@ -110,7 +116,12 @@ async function run(dialect: 'sqlite' | 'postgres'): Promise<void> {
         rate[mode].push(PER_ROUND / s);
         cpu[mode].push(((own.user + own.system) / 1000 + procCpuMs(pids) - db0) / PER_ROUND);
       }
-      if (pair > 0) ratios.push(seconds.audited! / seconds.silent!);
+      if (pair > 0 && ONLY === 'both') ratios.push(seconds.audited! / seconds.silent!);
+    }
+    if (ONLY !== 'both') {
+      const mode = ONLY as Mode;
+      process.stdout.write(`${dialect.padEnd(9)} ${mode} only: ${(PER_ROUND * 2 * (ROUNDS + 1)).toFixed(0)} submissions, median ${median(rate[mode]).toFixed(0)}/s\n`);
+      return;
     }
     const slowdown = (median(ratios) - 1) * 100;
     const cpuCost = (median(cpu.audited) / median(cpu.silent) - 1) * 100;

@@ -15,7 +15,7 @@ export interface AppDeps {
   version: string;
   /** Background jobs (export snapshots): enqueue by name; see jobs/job-runner.ts. */
   jobs: JobRunner;
-  /** Redis client when REDIS_URL is set (src/redis/redis.ts); GET /health and /ready, the shared rate limit. */
+  /** Redis client when REDIS_URL is set (src/redis/redis.ts); GET /ready, the shared rate limit. */
   redis?: Redis | undefined;
   /** Prometheus metrics when METRICS_ENABLED (src/http/metrics.ts). */
   metrics?: Metrics | undefined;

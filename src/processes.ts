@@ -9,6 +9,9 @@
  * migrations and the first-run bootstrap under a PostgreSQL advisory lock, so two nodes starting
  * together never migrate at once; a worker waits until the schema is migrated.
  *
+ * At start-up every role removes, in the background, spool files and unfinished writes left in the
+ * data folder by processes killed outright (modules/imports/spool-files.ts).
+ *
  * SIGTERM/SIGINT: stop taking requests and jobs, give in-flight requests SHUTDOWN_GRACE_SECONDS
  * to finish (then close their connections), let running jobs finish for SHUTDOWN_GRACE_SECONDS
  * (then re-queue them with Redis), close connections, exit 0.
@@ -26,6 +29,7 @@ import { loggerOptions } from './http/logging.js';
 import { bearerMatches } from './http/metrics.js';
 import { recoverInterruptedJobs, startRecurringJobs, type ProcessRole } from './jobs/job-definitions.js';
 import { bootstrapInstance } from './modules/auth/bootstrap.service.js';
+import { sweepSpoolFiles } from './modules/imports/spool-files.js';
 import { readiness } from './modules/system/system.routes.js';
 
 /** Key of the advisory lock held while a node migrates and bootstraps ("LVSTART"). */
@@ -167,6 +171,20 @@ async function startHttp(deps: AppDeps, config: Readonly<Config>, role: ProcessR
 }
 
 /**
+ * Removes, in the background, the spool files and unfinished file store writes that processes
+ * killed outright left in the data folder (see modules/imports/spool-files.ts), and logs how many.
+ */
+function sweepAtStart(config: Readonly<Config>, log: FastifyBaseLogger): void {
+  sweepSpoolFiles(config).then(
+    (swept) => {
+      const total = swept.spoolFiles + swept.unfinishedWrites;
+      log[total > 0 ? 'warn' : 'info'](swept, `start-up sweep: removed ${total} file(s) left by a process that stopped abruptly`);
+    },
+    (err: unknown) => log.error({ err }, 'start-up sweep of spool files failed'),
+  );
+}
+
+/**
  * Runs one Labelvault process in the given role until SIGTERM/SIGINT (see the module comment).
  * Throws ConfigError for missing settings; the caller prints it.
  */
@@ -184,6 +202,7 @@ export async function runProcess(role: ProcessRole, env?: Record<string, string 
     http = await startHttp(deps, config, role);
   }
   const log = (http?.app ?? probes)!.log;
+  sweepAtStart(config, log);
   const stopRecurringJobs = role === 'http' ? () => undefined : startRecurringJobs(deps.jobs, (err) => log.error({ err }, 'recurring job not enqueued'));
   let closing = false;
   const shutdown = async (signal: string) => {

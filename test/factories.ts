@@ -17,13 +17,26 @@ export interface Member {
   organizationId: number;
 }
 
+const hashes = new Map<string, Promise<string>>();
+/**
+ * The scrypt hash of a password, made once per cost and test file: one hash at the server's cost
+ * takes tens of milliseconds, and members sharing a password may share its salted hash (login
+ * still verifies it for real).
+ */
+function passwordHashOf(password: string, logN: number): Promise<string> {
+  const key = `${logN}:${password}`;
+  let hash = hashes.get(key);
+  if (!hash) hashes.set(key, (hash = hashPassword(password, logN)));
+  return hash;
+}
+
 /** A user with a role in an organization, a known password and an API token. */
 export async function makeMember(deps: AppDeps, organizationId: number, role: Role, password = PASSWORD): Promise<Member> {
   const email = `u${randomBytes(5).toString('hex')}@example.test`;
   const user = await insertUserWithMembership(deps.db, {
     email,
     username: email.split('@')[0]!,
-    passwordHash: await hashPassword(password, deps.config.passwords.scryptLogN),
+    passwordHash: await passwordHashOf(password, deps.config.passwords.scryptLogN),
     organizationId,
     role,
   });

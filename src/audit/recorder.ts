@@ -61,15 +61,20 @@ export const SYSTEM_SOURCE: AuditSource = {
 function mask(value: unknown): unknown {
   if (value === null || value === undefined) return value;
   if (Array.isArray(value)) return value.map(mask);
-  if (typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mask(v)]));
+  if (typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, isMarker(k, v) ? v : mask(v)]));
   return '***';
 }
 
+const NAME = /^[a-z][a-z0-9_]{0,63}$/;
+
 /**
- * Masks everything under a secret-looking key, recursively: `{password: {before: 'a', after: 'b'}}`
- * becomes `{password: {before: '***', after: '***'}}`, so the event still says the field changed
- * (and a null stays null: "had none") without showing any value.
+ * The one shape kept under a secret key: `{status: 'changed', fields: ['aws_access_key_id']}` says
+ * WHICH secrets changed and how, never their values (a lowercase word, a list of field names).
  */
+const isMarker = (k: string, v: unknown): boolean =>
+  (k === 'fields' && Array.isArray(v) && v.every((x) => typeof x === 'string' && NAME.test(x))) || (k === 'status' && typeof v === 'string' && NAME.test(v));
+
+/** Replaces every value under a secret-looking key with "***", recursively (see mask). */
 export function redact(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redact);
   if (value && typeof value === 'object') {

@@ -24,4 +24,9 @@ describe('redact', () => {
     expect(redact('plain')).toBe('plain');
     expect(redact([1, { secret_key: 7 }])).toEqual([1, { secret_key: '***' }]);
   });
+
+  it('keeps which secret fields changed (a status word and a list of names), never their values', () => {
+    expect(redact({ credentials: { status: 'changed', fields: ['aws_access_key_id', 'aws_session_token'] } })).toEqual({ credentials: { status: 'changed', fields: ['aws_access_key_id', 'aws_session_token'] } });
+    expect(redact({ credentials: { status: 'AKIA 123', fields: ['AKIAIOSFODNN7EXAMPLE', 'x y'] } })).toEqual({ credentials: { status: '***', fields: ['***', '***'] } });
+  });
 });

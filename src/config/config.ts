@@ -11,6 +11,7 @@ import { invalidAllowedHosts, isLoopbackHost } from '../outbound/address-policy.
 import { readCertificates } from './pem.js';
 import { bool, int, optionalText } from './env-values.js';
 import { fileStorageEnv, fileStorageFrom, type FileStorageConfig } from './file-storage.js';
+import { storagesEnv, storagesFrom, type StoragesConfig } from './storages.js';
 import { PG_SSL_MODE_NAMES, postgresFrom, redisFrom, type PostgresConfig, type RedisConfig } from './connections.js';
 
 /**
@@ -55,7 +56,7 @@ export const envSchema = z.object({
       'true: allow NODE_ENV=production with a non-loopback PostgreSQL reached without verify-full (plain or unverified TLS), for a network you trust. false: such a setup refuses to start.',
     ),
   REDIS_URL: optionalText.describe(
-    'Redis for jobs and shared state: redis://[user:pass@]host:6379[/db], or rediss://… for TLS. Unset: no Redis (jobs run in the server process). Set: jobs go through a BullMQ queue on it (needed by `labelvault serve` / `worker`), API rate-limit counters are shared there, and GET /health and /ready check it.',
+    'Redis for jobs and shared state: redis://[user:pass@]host:6379[/db], or rediss://… for TLS. Unset: no Redis (jobs run in the server process). Set: jobs go through a BullMQ queue on it (needed by `labelvault serve` / `worker`), API rate-limit counters are shared there, and GET /ready checks it.',
   ),
   REDIS_TLS_CA_FILE: optionalText.describe(
     'PEM file of the CA(s) Redis\'s certificate must chain to (replaces the built-in roots and CUSTOM_CA_CERTS for Redis). Needs rediss://.',
@@ -193,9 +194,7 @@ export const envSchema = z.object({
     'Comma-separated PEM files of certificate authorities trusted, beside the built-in ones, by every outbound TLS connection (fetches, PostgreSQL, Redis, storages).',
   ),
   AWS_CA_BUNDLE: optionalText.describe('PEM file of the certificate authorities the S3 client trusts (Label Studio name).'),
-  AWS_ENDPOINT_URL_STS: z.string().trim().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, 'must be an http:// or https:// URL').optional().describe(
-    'AWS SDK name. STS endpoint through which S3 storages with a role_arn assume their IAM role (a VPC endpoint, or an S3-compatible store\'s STS); the SSRF rules apply to it. Unset: the storage region\'s, https://sts.<region>.amazonaws.com.',
-  ),
+  ...storagesEnv,
   ...fileStorageEnv,
   LABEL_STUDIO_USERNAME: optionalText.describe(
     'Email of the first Owner, created at start if missing (Label Studio name).',
@@ -273,10 +272,10 @@ export interface Config {
   shutdown: { graceMs: number };
   /** Prometheus metrics at GET /metrics; null: off (404). */
   metrics: { token: string } | null;
-  /** Where export snapshot files are kept: the data folder or a bucket (src/config/file-storage.ts). */
+  /** Where export snapshots and uploaded files are kept: the data folder or a bucket (src/config/file-storage.ts). */
   files: FileStorageConfig;
-  /** Storages: the STS endpoint IAM roles are assumed through (AWS_ENDPOINT_URL_STS); null: each region's own. */
-  storages: { stsEndpoint: string | null };
+  /** Project storages: the STS endpoint, and whether the server's own identity may serve them (src/config/storages.ts). */
+  storages: StoragesConfig;
 }
 
 /** Thrown when the environment is invalid; its message lists every problem by variable name. */
@@ -428,6 +427,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const database = databaseFrom(e, dataDir, trust.ca, problems);
   const redis = redisFrom(e, trust.ca, problems);
   const files = fileStorageFrom(e, dataDir, problems);
+  const storages = storagesFrom(e, files, problems);
   if (problems.length > 0 || database === undefined) throw new ConfigError(problems);
 
   const config: Config = {
@@ -470,7 +470,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     shutdown: { graceMs: e.SHUTDOWN_GRACE_SECONDS * 1000 },
     metrics: e.METRICS_ENABLED && e.METRICS_TOKEN !== undefined ? { token: e.METRICS_TOKEN } : null,
     files,
-    storages: { stsEndpoint: e.AWS_ENDPOINT_URL_STS?.replace(/\/+$/, '') ?? null },
+    storages,
     tls,
     cors: { allowedOrigins },
     limits: { jsonMaxDepth: e.JSON_MAX_DEPTH, ratePerMinute: e.API_RATE_LIMIT_PER_MINUTE ?? (e.NODE_ENV === 'test' ? 0 : 1200) },

@@ -1,5 +1,5 @@
 /**
- * Where the server keeps files every node must see (export snapshots), part of THE config
+ * Where the server keeps files every node must see (export snapshots, uploads), part of THE config
  * module: `FILE_STORAGE=local` (default) keeps them under LABELVAULT_DATA_DIR, which app nodes
  * and workers must then share as a volume; `FILE_STORAGE=s3` keeps them in one bucket of an
  * S3-compatible store. config.ts spreads these variables into its schema and calls
@@ -15,7 +15,7 @@ export const fileStorageEnv = {
     .enum(['local', 's3'])
     .default('local')
     .describe(
-      'Where export snapshot files are kept. local: under LABELVAULT_DATA_DIR (with several nodes, every app node and worker must mount the same folder). s3: in the bucket FILE_STORAGE_S3_BUCKET of an S3-compatible store, shared by every node.',
+      'Where export snapshot files and uploaded files (imports, /data/upload/…) are kept. local: under LABELVAULT_DATA_DIR (with several nodes, every app node and worker must mount the same folder). s3: in the bucket FILE_STORAGE_S3_BUCKET of an S3-compatible store, shared by every node.',
     ),
   FILE_STORAGE_S3_BUCKET: optionalText.describe('Bucket of the file store (required with FILE_STORAGE=s3; it must exist).'),
   FILE_STORAGE_S3_PREFIX: optionalText.describe('Key prefix of every file in the bucket (e.g. labelvault/). Unset: the bucket root.'),

@@ -54,7 +54,7 @@ export function openRedis(redis: RedisConfig, overrides: Omit<RedisOptions, 'tls
 }
 
 /**
- * True when Redis answers PING within `timeoutMs`. Used by GET /health; never throws.
+ * True when Redis answers PING within `timeoutMs`. Used by GET /ready; never throws.
  */
 export async function isRedisReady(client: Redis, timeoutMs = 2_000): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;

@@ -1,6 +1,6 @@
 /**
  * THE file store: where the server keeps files it writes itself and every node must read (export
- * snapshots). One interface, two implementations chosen by FILE_STORAGE: the data folder
+ * snapshots, uploaded files). One interface, two implementations chosen by FILE_STORAGE: the data folder
  * (local.file-store.ts; several nodes must then share it as a volume) or one bucket of an
  * S3-compatible store (s3.file-store.ts). Unlike the per-project storages (storage-adapter.ts),
  * which read and write the customer's buckets, this is the server's own place.

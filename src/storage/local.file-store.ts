@@ -1,7 +1,8 @@
 /**
  * The file store in the data folder (FILE_STORAGE=local, the default): key `a/b/c.json` is the
  * file `<root>/a/b/c.json`, 0600 in folders 0700. A write goes to `<file>.part` and is renamed
- * into place, so readers never see half a file; `delete` removes a leftover `.part` too.
+ * into place, so readers never see half a file; `delete` removes a leftover `.part` too, and
+ * `removeUnfinishedWrites` (at start-up) those of processes killed mid-write.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -72,5 +73,28 @@ export class LocalFileStore implements FileStore {
 
   async deletePrefix(prefix: string): Promise<void> {
     await fs.promises.rm(this.pathOf(prefix, true), { recursive: true, force: true });
+  }
+
+  /**
+   * Removes the unfinished writes (`.part` files) under `prefix` last modified before `before`
+   * (ms since the epoch): what a process killed mid-write left. Returns how many. A write still
+   * under way keeps its file's time current, so a cut-off an hour back never touches one.
+   */
+  async removeUnfinishedWrites(prefix: string, before: number): Promise<number> {
+    let removed = 0;
+    const walk = async (dir: string): Promise<void> => {
+      const entries = await fs.promises.readdir(dir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => (['ENOENT', 'ENOTDIR'].includes(err.code ?? '') ? [] : Promise.reject(err)));
+      for (const e of entries) {
+        const full = path.join(dir, e.name);
+        if (e.isDirectory()) await walk(full);
+        if (!e.isFile() || !e.name.endsWith('.part')) continue;
+        const stat = await fs.promises.lstat(full).catch(() => null);
+        if (stat === null || stat.mtimeMs >= before) continue;
+        await fs.promises.rm(full, { force: true });
+        removed += 1;
+      }
+    };
+    await walk(this.pathOf(prefix, true));
+    return removed;
   }
 }

@@ -22,6 +22,11 @@ export interface AdapterEnv {
   trustCa?: readonly string[] | null;
   /** Host resolution with the outbound address policy applied (SSRF), or null for the system's. */
   lookup: net.LookupFunction | null;
+  /**
+   * Whether a storage given no credentials of its own may use the server's own cloud identity
+   * (STORAGE_SERVER_CREDENTIALS_ENABLED); absent or false: such a storage is refused.
+   */
+  serverCredentials?: boolean;
   /** How S3 storages assume an IAM role (`role_arn`); absent: such a storage is refused. */
   sts?: {
     /** AWS_ENDPOINT_URL_STS, or null for the region's endpoint. */
@@ -59,8 +64,21 @@ function s3Role(c: Record<string, string>, env: AdapterEnv): S3RoleSettings | nu
   return { roleArn, externalId: text(c.external_id), sessionName: env.sts.sessionName, stsEndpoint: env.sts.endpoint, transport: env.sts.transport, cache: env.sts.cache };
 }
 
-const s3: AdapterFactory = (s, c, env) =>
-  new S3Adapter({
+/**
+ * Refuses an S3 storage without its own key pair unless the server lets storages use its own AWS
+ * identity: the SDK's default chain (also the base identity that would assume a role_arn) reaches
+ * whatever the server's identity may, which is not any Manager's to use.
+ */
+function checkS3Keys(c: Record<string, string>, env: AdapterEnv): void {
+  const keyId = text(c.aws_access_key_id);
+  if ((keyId !== null && text(c.aws_secret_access_key) !== null) || env.serverCredentials === true) return;
+  const field = keyId === null ? 'aws_access_key_id' : 'aws_secret_access_key';
+  throw new StorageError('invalid', 'This field is required: this server does not let storages use its own AWS identity (STORAGE_SERVER_CREDENTIALS_ENABLED).', field);
+}
+
+const s3: AdapterFactory = (s, c, env) => {
+  checkS3Keys(c, env);
+  return new S3Adapter({
     bucket: text(s.bucket) ?? '',
     prefix: text(s.prefix) ?? '',
     region: text(s.region_name),
@@ -73,6 +91,7 @@ const s3: AdapterFactory = (s, c, env) =>
     ca: env.ca,
     lookup: env.lookup,
   });
+};
 
 const FACTORIES: Record<string, AdapterFactory> = {
   s3,
@@ -92,14 +111,20 @@ const FACTORIES: Record<string, AdapterFactory> = {
       ca: env.trustCa ?? null,
       lookup: env.lookup,
     }),
-  gcs: (s, c, _env) =>
-    new GcsAdapter({
+  gcs: (s, c, env) => {
+    // Without a key the SDK would use the server's Application Default Credentials (a custom
+    // endpoint, an emulator, is sent no credentials at all).
+    if (text(c.google_application_credentials) === null && text(s.gcs_endpoint) === null && env.serverCredentials !== true) {
+      throw new StorageError('invalid', 'This field is required: this server does not let storages use its own Google credentials (STORAGE_SERVER_CREDENTIALS_ENABLED).', 'google_application_credentials');
+    }
+    return new GcsAdapter({
       bucket: text(s.bucket) ?? '',
       prefix: text(s.prefix) ?? '',
       projectId: text(s.google_project_id),
       endpoint: text(s.gcs_endpoint),
       credentialsJson: text(c.google_application_credentials),
-    }),
+    });
+  },
   redis: (s, c, env) =>
     new RedisStorageAdapter({
       host: text(s.host) ?? '',

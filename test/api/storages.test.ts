@@ -112,6 +112,31 @@ describe.each(DIALECTS)('storages on %s', (dialect) => {
     expect(await s.deps.db.selectFrom('import_storages').select('id').where('project_id', '=', p).execute()).toEqual([]);
   });
 
+  it("refuses a storage without keys of its own (400 naming the field): the server's own cloud identity is not the Managers' to use", async () => {
+    const p = await project();
+    const refused = async (url: string, body: Record<string, unknown>, field: string) => {
+      const r = await call(s, 'POST', url, { token: manager.token, body: { project: p, ...body } });
+      expect(r.status, JSON.stringify(r.body)).toBe(400);
+      expect(Object.keys(r.body.validation_errors)).toEqual([field]);
+      expect(r.body.validation_errors[field][0]).toMatch(/STORAGE_SERVER_CREDENTIALS_ENABLED/);
+    };
+    const bucket = { bucket: 'small', s3_endpoint: s3.endpoint };
+    await refused('/api/storages/s3', bucket, 'aws_access_key_id');
+    await refused('/api/storages/s3/validate', bucket, 'aws_access_key_id');
+    await refused('/api/storages/export/s3', bucket, 'aws_access_key_id');
+    await refused('/api/storages/s3', { ...bucket, aws_access_key_id: s3.accessKeyId }, 'aws_secret_access_key');
+    // Nor as the base identity that would assume a role.
+    await refused('/api/storages/s3s', { ...bucket, role_arn: 'arn:aws:iam::123456789012:role/media', external_id: 'e'.repeat(32) }, 'aws_access_key_id');
+    await refused('/api/storages/gcs', { bucket: 'gmedia' }, 'google_application_credentials');
+    expect(await s.deps.db.selectFrom('import_storages').select('id').where('project_id', '=', p).execute()).toEqual([]);
+    // A row saved without keys (before this setting, or by a server that allowed it) is not synced either.
+    const now = new Date().toISOString();
+    const row = await s.deps.db.insertInto('import_storages').values({ project_id: p, type: 's3', title: 'old', description: '', settings: JSON.stringify(bucket), credentials: null, meta: '{}', created_by_id: null, created_at: now, updated_at: now }).returning('id').executeTakeFirstOrThrow();
+    const sync = await call(s, 'POST', `/api/storages/s3/${row.id}/sync`, { token: manager.token });
+    expect(sync.status).toBe(400);
+    expect(sync.body.validation_errors).toHaveProperty('aws_access_key_id');
+  });
+
   it('refuses Annotators (403) and other organizations (404) on storage routes', async () => {
     const p = await project();
     const st = await s3Storage(p, 'small');
@@ -301,6 +326,28 @@ describe('local files storages', () => {
       expect((await call(off, 'GET', '/data/local-files/?d=pics/a.jpg', { token: team.manager.token })).status).toBe(403);
     } finally {
       await off.close();
+    }
+  });
+});
+
+describe('STORAGE_SERVER_CREDENTIALS_ENABLED=true', () => {
+  it("lets a storage without keys use the server's own AWS identity (the SDK's default chain: AWS_* variables here)", async () => {
+    // The AWS SDK reads its default chain from the process environment itself; set for this test only.
+    const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+    process.env.AWS_ACCESS_KEY_ID = s3.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = s3.secretAccessKey;
+    const s = await startServer('sqlite', { SSRF_PROTECTION_ENABLED: 'true', SSRF_ALLOWED_HOSTS: '127.0.0.1', STORAGE_SERVER_CREDENTIALS_ENABLED: 'true' });
+    try {
+      const team = await makeTeam(s.deps);
+      const p = (await call(s, 'POST', '/api/projects', { token: team.manager.token, body: { title: 'Own identity', label_config: CONFIG, workspace: team.workspaceId } })).body.id;
+      const r = await call(s, 'POST', '/api/storages/s3', { token: team.manager.token, body: { project: p, bucket: 'small', prefix: 'pics/', s3_endpoint: s3.endpoint, use_blob_urls: true } });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+    } finally {
+      await s.close();
+      for (const [name, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
     }
   });
 });

@@ -2,18 +2,24 @@
  * What of the packaging can be checked without Docker or Kubernetes (neither runs here):
  * docker-compose.yml parses and has the promised shape; the image's entrypoint script runs on
  * its own (CUSTOM_CA_CERTS checked and handed to Node, roles dispatched); the Helm chart's
- * Chart.yaml and values parse with the documented shape. The chart's templates are NOT rendered
- * (no Helm renderer installs here); the README says so.
+ * Chart.yaml and values parse with the documented shape, and its templates are rendered with
+ * the default and other values by test/helm-render.ts (the chart's subset of Go templates and
+ * Sprig: no Helm binary installs here) and the output parsed as YAML. Nothing is checked against
+ * the Kubernetes API; the README says so.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
+import { loadConfig } from '../../src/config/config.js';
+import { renderChart, TemplateError } from '../helm-render.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const read = (p: string) => fs.readFileSync(path.join(ROOT, p), 'utf8');
+/** SHUTDOWN_GRACE_SECONDS when a deployment does not set it. */
+const DEFAULT_GRACE_SECONDS = loadConfig({ NODE_ENV: 'test' }).shutdown.graceMs / 1000;
 
 describe('docker-compose.yml', () => {
   const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, any>; volumes: Record<string, unknown> };
@@ -43,11 +49,45 @@ describe('docker-compose.yml', () => {
     expect(s.app.environment.REDIS_TLS_CERT_FILE).toBeDefined();
   });
 
+  it('waits for a graceful stop: app and worker get more than twice SHUTDOWN_GRACE_SECONDS before Docker kills them', () => {
+    for (const name of ['app', 'worker']) {
+      const svc = compose.services[name];
+      const grace = Number(svc.environment.SHUTDOWN_GRACE_SECONDS ?? DEFAULT_GRACE_SECONDS);
+      const [, amount, unit] = /^(\d+)(s|m)$/.exec(String(svc.stop_grace_period)) ?? [];
+      expect(unit, `${name}.stop_grace_period`).toBeDefined();
+      expect(Number(amount) * (unit === 'm' ? 60 : 1)).toBeGreaterThan(2 * grace);
+    }
+  });
+
+  it('mounts into each service only the certificate files and keys it uses', () => {
+    const certsOf = (name: string) =>
+      (compose.services[name].volumes as string[])
+        .filter((v) => v.startsWith('./deploy/compose/certs'))
+        .map((v) => v.split(':')[0]!.replace('./deploy/compose/certs/', ''))
+        .sort();
+    for (const name of ['app', 'worker', 'migrate']) expect(certsOf(name)).toEqual(['ca.crt', 'redis-client.crt', 'redis-client.key']);
+    expect(certsOf('proxy')).toEqual(['proxy.crt', 'proxy.key']);
+    expect(certsOf('postgres')).toEqual(['ca.crt', 'postgres.crt', 'postgres.key']);
+    expect(certsOf('redis')).toEqual(['ca.crt', 'redis-client.crt', 'redis-client.key', 'redis.crt', 'redis.key']);
+    expect(certsOf('minio')).toEqual(['minio']);
+  });
+
+  it("the proxy resolves the app's replicas at request time through Docker's DNS, not once at start", () => {
+    const conf = read('deploy/compose/nginx.conf');
+    expect(conf).toMatch(/^\s*resolver 127\.0\.0\.11 valid=\d+s/m);
+    expect(conf).not.toMatch(/^\s*upstream\b/m);
+    const target = /^\s*set (\$\w+) http:\/\/app:8080;/m.exec(conf)?.[1];
+    expect(target).toBeDefined();
+    expect(conf).toContain(`proxy_pass ${target};`);
+  });
+
   it('keeps secrets out of the repository: the env file is ignored by git, only an example is committed', () => {
     expect(fs.existsSync(path.join(ROOT, 'deploy/compose/env.example'))).toBe(true);
     const ignored = spawnSync('git', ['check-ignore', '-q', 'deploy/compose/.env'], { cwd: ROOT });
     expect(ignored.status).toBe(0);
     expect(read('docker-compose.yml')).not.toMatch(/PASSWORD\s*[:=]\s*\S/);
+    // The file store's key pair is FILE_STORAGE_S3_*, never the pods' default AWS identity.
+    for (const p of ['docker-compose.yml', 'deploy/compose/env.example', 'Dockerfile']) expect(read(p)).not.toMatch(/AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN)/);
   });
 });
 
@@ -97,7 +137,7 @@ describe('the Helm chart (deploy/helm/labelvault)', () => {
   it('has the values shape of the issue: image, replicas, resources, ingress with TLS, existing secrets, custom CAs, extra volumes per role', () => {
     expect(parse(read(`${chartDir}/Chart.yaml`))).toMatchObject({ apiVersion: 'v2', name: 'labelvault' });
     expect(values.global.customCaCerts).toEqual([]);
-    expect(Object.keys(values.secrets).sort()).toEqual(['database', 'metricsToken', 'redis', 'secretKey', 'storage']);
+    expect(Object.keys(values.secrets).sort()).toEqual(['database', 'fileStorage', 'metricsToken', 'redis', 'secretKey']);
     for (const role of ['app', 'worker']) {
       expect(values[role]).toMatchObject({ replicas: expect.any(Number), extraVolumes: [], extraVolumeMounts: [] });
       expect(values[role].containerSecurityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
@@ -108,15 +148,112 @@ describe('the Helm chart (deploy/helm/labelvault)', () => {
     expect(values.networkPolicy.enabled).toBe(true);
   });
 
-  it('has templates for both deployments (probes on /health and /ready), the migration Job and the NetworkPolicy', () => {
+  it('has templates for both deployments, the Service, the Ingress, the migration Job and the NetworkPolicies', () => {
     const templates = fs.readdirSync(path.join(ROOT, chartDir, 'templates')).sort();
     expect(templates).toEqual(['_helpers.tpl', 'deployment-app.yaml', 'deployment-worker.yaml', 'ingress.yaml', 'migration-job.yaml', 'networkpolicy.yaml', 'service.yaml']);
-    for (const role of ['app', 'worker']) {
-      const text = read(`${chartDir}/templates/deployment-${role}.yaml`);
-      expect(text).toContain('path: /health');
-      expect(text).toContain('path: /ready');
-      expect(text).toContain(`args: [${role === 'app' ? 'serve' : 'worker'}]`);
+  });
+
+  type K8sObject = { kind: string; metadata: { name: string }; spec: any };
+  /** The chart rendered with `overrides`, each file's YAML documents parsed (errors fail the test). */
+  const render = (overrides: Record<string, unknown> = {}): K8sObject[] =>
+    Object.entries(renderChart(path.join(ROOT, chartDir), overrides)).flatMap(([file, text]) =>
+      parseAllDocuments(text).map((doc) => {
+        expect(doc.errors, file).toEqual([]);
+        return doc.toJS() as K8sObject;
+      }).filter((o) => o !== null),
+    );
+  const byName = (objects: K8sObject[], name: string) => objects.find((o) => o.metadata.name === name)!;
+  const containerOf = (o: K8sObject) => o.spec.template.spec.containers[0];
+  const envOf = (o: K8sObject) => Object.fromEntries((containerOf(o).env as { name: string; value?: string; valueFrom?: unknown }[]).map((e) => [e.name, e.value ?? e.valueFrom]));
+  const pods = (objects: K8sObject[]) => objects.filter((o) => o.kind === 'Deployment' || o.kind === 'Job');
+
+  it('renders with the default values: both roles with probes on /health and /ready, non-root and read-only, the migration Job, Service, Ingress with TLS', () => {
+    const objects = render();
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      'Deployment/lv-labelvault-app',
+      'Deployment/lv-labelvault-worker',
+      'Ingress/lv-labelvault',
+      'Job/lv-labelvault-migrate-1',
+      'NetworkPolicy/lv-labelvault-app',
+      'NetworkPolicy/lv-labelvault-worker',
+      'Service/lv-labelvault',
+    ]);
+    for (const [role, args] of [['app', ['serve']], ['worker', ['worker']]] as const) {
+      const d = byName(objects, `lv-labelvault-${role}`);
+      expect(d.spec.replicas).toBe(values[role].replicas);
+      expect(d.spec.selector.matchLabels).toEqual(d.spec.template.metadata.labels);
+      const c = containerOf(d);
+      expect(c.args).toEqual(args);
+      expect(c.livenessProbe.httpGet).toEqual({ path: '/health', port: 'http' });
+      expect(c.readinessProbe.httpGet).toEqual({ path: '/ready', port: 'http' });
+      expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+      expect(d.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true });
+      expect(envOf(d)).toMatchObject({ NODE_ENV: 'production', DATABASE_URL: { secretKeyRef: { name: 'labelvault-db', key: 'DATABASE_URL' } } });
     }
-    expect(read(`${chartDir}/templates/migration-job.yaml`)).toContain('args: [migrate]');
+    expect(containerOf(byName(objects, 'lv-labelvault-migrate-1')).args).toEqual(['migrate']);
+    const service = objects.find((o) => o.kind === 'Service')!;
+    expect(service.spec.selector).toEqual(byName(objects, 'lv-labelvault-app').spec.template.metadata.labels);
+    expect(service.spec.ports).toEqual([{ name: 'http', port: 8080, targetPort: 'http' }]);
+    const ingress = objects.find((o) => o.kind === 'Ingress')!;
+    expect(ingress.spec.tls).toEqual([{ hosts: [values.ingress.host], secretName: values.ingress.tls.secretName }]);
+  });
+
+  it('gives pods more than twice SHUTDOWN_GRACE_SECONDS before Kubernetes kills them', () => {
+    for (const graceSeconds of [values.shutdown.graceSeconds, 45]) {
+      for (const d of render({ shutdown: { graceSeconds } }).filter((o) => o.kind === 'Deployment')) {
+        const grace = Number(envOf(d).SHUTDOWN_GRACE_SECONDS);
+        expect(grace).toBe(graceSeconds);
+        expect(d.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(2 * grace);
+      }
+    }
+  });
+
+  it("never sets the pods' default AWS credentials: the file store's key pair is FILE_STORAGE_S3_* only", () => {
+    const overrides = { fileStorage: { type: 's3', s3: { bucket: 'lv-files', endpoint: 'https://minio.storage.svc:9000' } }, secrets: { fileStorage: { secretName: 'lv-files' } } };
+    for (const objects of [render(), render(overrides)]) {
+      for (const o of pods(objects)) expect(Object.keys(envOf(o)).filter((n) => n.startsWith('AWS_'))).toEqual([]);
+    }
+    const env = envOf(byName(render(overrides), 'lv-labelvault-worker'));
+    expect(env).toMatchObject({
+      FILE_STORAGE: 's3',
+      FILE_STORAGE_S3_BUCKET: 'lv-files',
+      FILE_STORAGE_S3_ACCESS_KEY_ID: { secretKeyRef: { name: 'lv-files', key: 'FILE_STORAGE_S3_ACCESS_KEY_ID' } },
+      FILE_STORAGE_S3_SECRET_ACCESS_KEY: { secretKeyRef: { name: 'lv-files', key: 'FILE_STORAGE_S3_SECRET_ACCESS_KEY' } },
+    });
+    expect(env).not.toHaveProperty('STORAGE_SERVER_CREDENTIALS_ENABLED');
+    expect(envOf(byName(render({ ...overrides, storages: { serverCredentials: true } }), 'lv-labelvault-app')).STORAGE_SERVER_CREDENTIALS_ENABLED).toBe('true');
+    // The pod's identity may not serve project storages while it is the file store's too.
+    expect(() => render({ ...overrides, secrets: { fileStorage: { secretName: '' } }, storages: { serverCredentials: true } })).toThrow(/storages.serverCredentials needs secrets.fileStorage/);
+    expect(() => render({ fileStorage: { type: 's3' } })).toThrow(/fileStorage.s3.bucket is required/);
+  });
+
+  it('mounts global.customCaCerts and extra volumes into every pod and lists them in CUSTOM_CA_CERTS', () => {
+    const objects = render({
+      global: { customCaCerts: [{ name: 'corp', secretName: 'corp-ca', secretKey: 'ca.crt' }, { name: 'lab', configMapName: 'lab-ca', configMapKey: 'root.pem' }] },
+      app: { extraVolumes: [{ name: 'extra', emptyDir: {} }], extraVolumeMounts: [{ name: 'extra', mountPath: '/extra' }] },
+    });
+    for (const o of pods(objects)) {
+      expect(envOf(o).CUSTOM_CA_CERTS).toBe('/opt/certs/corp.pem,/opt/certs/lab.pem');
+      expect(containerOf(o).volumeMounts).toEqual(expect.arrayContaining([{ name: 'ca-corp', mountPath: '/opt/certs/corp.pem', subPath: 'corp.pem', readOnly: true }]));
+      expect(o.spec.template.spec.volumes).toEqual(expect.arrayContaining([{ name: 'ca-lab', configMap: { name: 'lab-ca', items: [{ key: 'root.pem', path: 'lab.pem' }] } }]));
+    }
+    expect(containerOf(byName(objects, 'lv-labelvault-app')).volumeMounts).toContainEqual({ name: 'extra', mountPath: '/extra' });
+    expect(containerOf(byName(objects, 'lv-labelvault-worker')).volumeMounts).not.toContainEqual({ name: 'extra', mountPath: '/extra' });
+  });
+
+  it('NetworkPolicies admit only the ingress controller, and Prometheus too when metrics and metricsScraper are on', () => {
+    const policies = (objects: K8sObject[]) => Object.fromEntries(objects.filter((o) => o.kind === 'NetworkPolicy').map((o) => [o.metadata.name, o.spec.ingress]));
+    const ingressPeer = { from: [{ namespaceSelector: { matchLabels: values.networkPolicy.ingressControllerNamespaceSelector } }], ports: [{ port: 8080, protocol: 'TCP' }] };
+    expect(policies(render())).toEqual({ 'lv-labelvault-app': [ingressPeer], 'lv-labelvault-worker': [] });
+
+    const metrics = { metrics: { enabled: true }, secrets: { metricsToken: { secretName: 'lv-metrics' } } };
+    const scraper = { enabled: true, namespaceSelector: { 'kubernetes.io/metadata.name': 'monitoring' }, podSelector: { 'app.kubernetes.io/name': 'prometheus' } };
+    // Metrics on, scraper off (the default): still only the ingress controller.
+    expect(policies(render(metrics))).toEqual({ 'lv-labelvault-app': [ingressPeer], 'lv-labelvault-worker': [] });
+    const prometheus = { from: [{ namespaceSelector: { matchLabels: scraper.namespaceSelector }, podSelector: { matchLabels: scraper.podSelector } }], ports: [{ port: 8080, protocol: 'TCP' }] };
+    expect(policies(render({ ...metrics, networkPolicy: { metricsScraper: scraper } }))).toEqual({ 'lv-labelvault-app': [ingressPeer, prometheus], 'lv-labelvault-worker': [prometheus] });
+    // Without a namespace selector the rule would admit every namespace: refused.
+    expect(() => render({ ...metrics, networkPolicy: { metricsScraper: { enabled: true } } })).toThrow(TemplateError);
+    expect(() => render({ metrics: { enabled: true } })).toThrow(/secrets.metricsToken.secretName is required/);
   });
 });

@@ -1,6 +1,7 @@
 /**
- * Scale-out building blocks on one node: GET /ready (database, migrations, Redis, the data
- * folder; never a project's storage), Prometheus /metrics behind METRICS_TOKEN (with the import,
+ * Scale-out building blocks on one node: GET /health (liveness only: 200 while the database and
+ * Redis are down), GET /ready (database, migrations, Redis, the data folder and the file store;
+ * never a project's storage), Prometheus /metrics behind METRICS_TOKEN (with the import,
  * export and storage-sync counters), the rate limit shared through Redis between two app nodes,
  * and the start-up lock that keeps two nodes from migrating at once. Real SQLite, PostgreSQL and
  * the local Redis (127.0.0.1:6379, a unique key prefix per run).
@@ -11,11 +12,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { openDeps } from '../../src/deps.js';
 import { checkRole, withStartupLock } from '../../src/processes.js';
-import { call, createPgDatabase, DIALECTS, startServer, type TestServer } from '../harness.js';
+import { call, createPgDatabase, DIALECTS, PG_ADMIN_URL, startServer, type TestServer } from '../harness.js';
 import { makeOrganization, makeTeam } from '../factories.js';
 import { startS3rver } from '../storage/s3rver.js';
 import { configProblems } from '../config-problems.js';
@@ -67,6 +69,7 @@ describe.each(DIALECTS)('readiness and metrics on %s', (dialect) => {
     const down = await startServer(dialect, { REDIS_URL: 'redis://127.0.0.1:1', REDIS_KEY_PREFIX: PREFIX });
     servers.push(down);
     expect(await call(down, 'GET', '/ready')).toMatchObject({ status: 503, body: { status: 'NOT_READY', checks: { database: 'up', redis: 'down', data_dir: 'up', file_storage: 'up' } } });
+    expect(await call(down, 'GET', '/health')).toEqual(expect.objectContaining({ status: 200, body: { status: 'UP' } }));
   }, 60_000);
 
   it('GET /ready is 503 while migrations are pending', async () => {
@@ -140,6 +143,29 @@ describe.each(DIALECTS)('readiness and metrics on %s', (dialect) => {
     expect(valueOf(text, 'labelvault_storage_objects_synced_total{kind="localfiles"}')).toBe(2);
     expect(valueOf(text, 'labelvault_tasks_imported_total')).toBe(6);
     fs.rmSync(root, { recursive: true, force: true });
+  }, 60_000);
+});
+
+describe('liveness during a database outage', () => {
+  it('GET /health stays 200 UP while PostgreSQL refuses connections (no restart would cure that); /ready is 503 naming the database', async () => {
+    const s = await startServer('postgres');
+    const name = new URL(s.env.DATABASE_URL!).pathname.slice(1);
+    const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+    await admin.connect();
+    try {
+      expect(await call(s, 'GET', '/ready')).toMatchObject({ status: 200, body: { checks: { database: 'up' } } });
+      // The outage: no new connection is accepted and the pool's open ones are cut.
+      await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
+      expect(await call(s, 'GET', '/ready')).toMatchObject({ status: 503, body: { status: 'NOT_READY', checks: { database: 'down' } } });
+      expect(await call(s, 'GET', '/health')).toEqual(expect.objectContaining({ status: 200, body: { status: 'UP' } }));
+      await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
+      await waitUntil(async () => (await call(s, 'GET', '/ready')).status === 200);
+    } finally {
+      await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
+      await admin.end();
+      await s.close();
+    }
   }, 60_000);
 });
 

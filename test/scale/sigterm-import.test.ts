@@ -11,6 +11,8 @@
  *   cases above, as a busy machine may take long over 200,000 tasks): the server closes the
  *   connection and exits 0; after a restart the project holds no task and no spooled file is
  *   left, and re-running the import gives exactly N.
+ * And SIGKILL mid-body, which no handler survives: the spooled body stays behind until a start-up
+ * finds it untouched for over an hour (the test ages it) and removes it, saying how many.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -158,5 +160,28 @@ describe.each(DIALECTS)('SIGTERM during a 200k-task import (%s)', (dialect) => {
     again.req.end(BODY);
     expect(await again.response).toMatchObject({ status: 201, body: { task_count: N } });
     expect(await taskCount(id)).toBe(N);
+  }, 300_000);
+
+  it('SIGKILL while the body arrives leaves the spooled body; a start-up an hour later removes it and says so', async () => {
+    const id = await project('killed');
+    const { req, response } = openImport(node, id);
+    req.write(BODY.subarray(0, BODY.length / 4));
+    await waitFor(() => spooled(dataDir).length === 1, 'the server spools the body');
+    const [left] = spooled(dataDir);
+    expect(await stop(node, 'SIGKILL')).toBeNull();
+    await expect(response).rejects.toThrow();
+    req.destroy();
+    expect(spooled(dataDir)).toEqual([left]);
+    const young = path.join(dataDir, 'tmp', `import-${randomBytes(8).toString('hex')}`);
+    fs.writeFileSync(young, '['); // another live process's spool file: recent, so kept
+    const anHourAgo = new Date(Date.now() - 61 * 60 * 1000);
+    fs.utimesSync(left!, anHourAgo, anHourAgo);
+    node = await start('server', command, env);
+    await ready(node);
+    await waitFor(() => node.output.join('').includes('start-up sweep'), 'the start-up sweep logs what it removed');
+    expect(node.output.join('')).toMatch(/"spoolFiles":1,"unfinishedWrites":0/);
+    expect(spooled(dataDir)).toEqual([young]);
+    fs.rmSync(young);
+    expect(await taskCount(id)).toBe(0);
   }, 300_000);
 });

@@ -163,13 +163,14 @@ describe('Redis over TLS', () => {
     expect(result.error).toMatch(/ECONNRESET|Connection is closed/i);
   });
 
-  it('GET /health checks Redis when REDIS_URL is set: UP over verified TLS, DOWN when refused', async () => {
+  it('GET /ready checks Redis when REDIS_URL is set: up over verified TLS, down when refused (GET /health stays UP: liveness only)', async () => {
     const good = await startServer('sqlite', { REDIS_URL: `rediss://localhost:${redis.port}`, REDIS_TLS_CA_FILE: ca.certPath, REDIS_TLS_CERT_FILE: client.certPath, REDIS_TLS_KEY_FILE: client.keyPath });
     const bad = await startServer('sqlite', { REDIS_URL: `rediss://localhost:${redis.port}`, REDIS_TLS_CA_FILE: ca.certPath });
     try {
       expect(await isRedisReady(good.deps.redis!)).toBe(true);
-      expect(await call(good, 'GET', '/health')).toMatchObject({ status: 200, body: { status: 'UP' } });
-      expect(await call(bad, 'GET', '/health')).toMatchObject({ status: 503, body: { status: 'DOWN' } });
+      expect(await call(good, 'GET', '/ready')).toMatchObject({ status: 200, body: { checks: { redis: 'up' } } });
+      expect(await call(bad, 'GET', '/ready')).toMatchObject({ status: 503, body: { status: 'NOT_READY', checks: { redis: 'down' } } });
+      for (const s of [good, bad]) expect(await call(s, 'GET', '/health')).toMatchObject({ status: 200, body: { status: 'UP' } });
     } finally {
       await good.close();
       await bad.close();

@@ -1,10 +1,8 @@
 /** Bulk annotation and prediction endpoints, model versions, and a project's file uploads. */
-import fs from 'node:fs';
-import path from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { ErrorResponse, Id, IdParams, Ids, Measure, NoContent } from '../../http/common-schemas.js';
 import { defineRoute } from '../../http/route.js';
-import { uploadDir } from '../imports/uploads.service.js';
+import { removeUploads } from '../imports/uploads.service.js';
 import { getProjectRow } from '../projects/projects.service.js';
 import { bulkAnnotate, importPredictions, modelVersions } from './bulk.service.js';
 
@@ -98,7 +96,7 @@ export const bulkRoutes = [
     scope: { project: { param: 'id' } },
     schema: { params: IdParams, response: { 204: NoContent, 404: ErrorResponse } },
     audit: ['upload.delete'],
-    handler: async ({ deps, actor, audit, params, reply }) => {
+    handler: async ({ deps, actor, audit, params, req, reply }) => {
       await getProjectRow(deps.db, actor, params.id);
       const unused = await deps.db
         .selectFrom('file_uploads as f')
@@ -111,7 +109,7 @@ export const bulkRoutes = [
           await trx.deleteFrom('file_uploads').where('id', 'in', unused.map((u) => u.id)).execute();
           await audit(trx, { action: 'upload.delete', objectType: 'file_upload', objectId: null, projectId: params.id, changes: { deleted_uploads: unused.length } });
         });
-        for (const u of unused) fs.rmSync(path.join(uploadDir(deps, params.id), path.basename(u.file)), { force: true });
+        await removeUploads(deps, params.id, unused.map((u) => u.file), req.log);
       }
       return reply.code(204).send();
     },

@@ -1,14 +1,14 @@
 /**
  * Where imported tasks come from: a JSON body, uploaded files (task files or media), or a URL
- * fetched through the outbound module. Everything is first spooled to disk — memory stays flat
- * and the database is not held while a client uploads — then read back as a stream of tasks.
+ * fetched through the outbound module. Everything is first spooled — a body or download to a
+ * temporary file under the data folder, an uploaded file straight into the file store as an
+ * upload — so memory stays flat and the database is not held while a client uploads; then it is
+ * read back as a stream of tasks.
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { Transform } from 'node:stream';
-import type { FastifyRequest } from 'fastify';
+import { Transform, type Readable } from 'node:stream';
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../../app-deps.js';
 import { AppError, invalid } from '../../http/errors.js';
 import { outboundStream } from '../../outbound/outbound.js';
@@ -16,12 +16,20 @@ import type { LabelConfig } from '../label-config/label-config.parser.js';
 import { detectFormat, readTaskBatches, type ImportFileFormat, type RawTask, type TaskFileFormat } from './task-readers.js';
 import { isForbiddenKey } from './task-shape.js';
 import type { FileUploadsTable } from '../../db/schema.js';
-import { adoptUpload, saveUpload, uploadDir, uploadUrl } from './uploads.service.js';
+import { newSpoolFile } from './spool-files.js';
+import { keepFileAsUpload, readUpload, removeUploads, saveUpload, uploadUrl } from './uploads.service.js';
 
-/** One spooled input: a task file to parse, or a media file that becomes one task. */
+/** An uploaded file in the file store: its stored name, the uploader's name, size and claimed type. */
+type StoredUpload = { name: string; original: string; size: number; contentType: string };
+
+/**
+ * One spooled input: a task file to parse, or a media file that becomes one task. `file` is a
+ * temporary file in the data folder's `tmp/` (a body or download) to read and remove; null: the
+ * input is read from its upload in the file store.
+ */
 export type Spooled =
-  | { kind: 'tasks'; format: TaskFileFormat; file: string; label: string; upload?: { name: string; original: string; size: number; contentType: string }; source?: { original: string; contentType: string } }
-  | { kind: 'media'; file: string; label: string; upload: { name: string; original: string; size: number; contentType: string } };
+  | { kind: 'tasks'; format: TaskFileFormat; file: string | null; label: string; upload?: StoredUpload; source?: { original: string; contentType: string } }
+  | { kind: 'media'; file: null; label: string; upload: StoredUpload };
 
 function byteLimit(max: number, label: string) {
   let seen = 0;
@@ -34,15 +42,9 @@ function byteLimit(max: number, label: string) {
   });
 }
 
-function tempFile(deps: AppDeps): string {
-  const dir = path.join(deps.config.dataDir, 'tmp');
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return path.join(dir, `import-${randomBytes(8).toString('hex')}`);
-}
-
 /** Writes a stream to a new temporary file; on failure the file is removed and the error rethrown. */
 async function spoolStream(deps: AppDeps, stream: NodeJS.ReadableStream, label: string): Promise<string> {
-  const file = tempFile(deps);
+  const file = newSpoolFile(deps.config.dataDir);
   try {
     await pipeline(stream, byteLimit(deps.config.imports.maxFileBytes, label), fs.createWriteStream(file, { mode: 0o600 }));
   } catch (err) {
@@ -63,9 +65,9 @@ async function spoolParts(deps: AppDeps, req: FastifyRequest, projectId: number,
   for await (const part of req.parts()) {
     if (part.type === 'file') {
       const format = formatOrRefuse(part.filename, part.mimetype);
-      const saved = await saveUpload(deps, projectId, part.filename, part.file);
+      const saved = await saveUpload(deps, projectId, part.filename, part.file, req.log);
       const upload = { name: saved.name, original: part.filename, size: saved.size, contentType: part.mimetype };
-      out.push(format === 'media' ? { kind: 'media', file: saved.file, label: part.filename, upload } : { kind: 'tasks', format, file: saved.file, label: part.filename, upload });
+      out.push(format === 'media' ? { kind: 'media', file: null, label: part.filename, upload } : { kind: 'tasks', format, file: null, label: part.filename, upload });
     } else if (part.fieldname === 'url' && typeof part.value === 'string') out.push(await spoolUrl(deps, part.value));
   }
   if (out.length === 0) throw invalid({ file: ['No files or url in the upload.'] });
@@ -99,7 +101,7 @@ export async function spoolImport(deps: AppDeps, req: FastifyRequest, projectId:
     else out.push(await spoolBody(deps, req));
     return out;
   } catch (err) {
-    for (const s of out) fs.rmSync(s.file, { force: true });
+    await cleanSpool(deps, projectId, out, false, req.log);
     throw req.raw.complete ? err : closingConnection(err);
   }
 }
@@ -140,6 +142,13 @@ export type SourcedTask = RawTask & { fileUploadId: number | null };
 /** Bytes read from a spooled file at a time (the JSON reader hands over a chunk's tasks together). */
 const READ_CHUNK = 256 * 1024;
 
+/** A task file's bytes: its temporary file, else its upload in the file store. */
+async function openInput(deps: AppDeps, projectId: number, s: Spooled): Promise<Readable> {
+  if (s.file !== null) return fs.createReadStream(s.file, { highWaterMark: READ_CHUNK });
+  if (s.upload === undefined) throw new Error(`Spooled input ${s.label} has neither a file nor an upload.`);
+  return readUpload(deps, projectId, s.upload.name);
+}
+
 /**
  * The tasks of all spooled inputs, in batches (in order, never empty), indexed across files. The
  * readers' task objects are completed in place rather than copied.
@@ -154,7 +163,7 @@ export async function* tasksOf(deps: AppDeps, config: LabelConfig, projectId: nu
       yield [{ index: index++, data: { [mediaDataKey(config, s.upload.contentType)]: uploadUrl(projectId, s.upload.name) }, annotations: [], predictions: [], meta: {}, fileUploadId }];
       continue;
     }
-    const reader = readTaskBatches(fs.createReadStream(s.file, { highWaterMark: READ_CHUNK }), s.format, { maxTasks: deps.config.imports.maxTasks, maxTaskBytes: deps.config.imports.maxTaskBytes, maxDepth: deps.config.limits.jsonMaxDepth, errorKey: s.label, textKey });
+    const reader = readTaskBatches(await openInput(deps, projectId, s), s.format, { maxTasks: deps.config.imports.maxTasks, maxTaskBytes: deps.config.imports.maxTaskBytes, maxDepth: deps.config.limits.jsonMaxDepth, errorKey: s.label, textKey });
     for await (const batch of reader) {
       const sourced = batch as SourcedTask[];
       for (const t of sourced) {
@@ -166,13 +175,13 @@ export async function* tasksOf(deps: AppDeps, config: LabelConfig, projectId: nu
   }
 }
 
-/** Removes spooled temporary files (uploads that were kept stay in the project's folder). */
-export function cleanSpool(deps: AppDeps, projectId: number, spooled: Spooled[], keepUploads: boolean): void {
-  const keep = path.resolve(uploadDir(deps, projectId));
-  for (const s of spooled) {
-    const isUpload = path.resolve(path.dirname(s.file)) === keep;
-    if (!isUpload || !keepUploads) fs.rmSync(s.file, { force: true });
-  }
+/**
+ * Removes spooled temporary files and, unless `keepUploads`, the uploads stored for them (an
+ * upload the file store fails to remove is logged with `log` and left: no row points at it).
+ */
+export async function cleanSpool(deps: AppDeps, projectId: number, spooled: Spooled[], keepUploads: boolean, log?: FastifyBaseLogger): Promise<void> {
+  for (const s of spooled) if (s.file !== null) fs.rmSync(s.file, { force: true });
+  if (!keepUploads) await removeUploads(deps, projectId, spooled.flatMap((s) => (s.upload ? [s.upload.name] : [])), log);
 }
 
 /** Formats Label Studio may read either as a list of tasks or as one file per task. */
@@ -183,30 +192,31 @@ export const couldBeTasksList = (spooled: Spooled[]) => spooled.some((s) => s.ki
 
 /**
  * Keeps a URL's download as an upload too (Label Studio stores it as one), so every input but a
- * JSON body can be committed later by reimport. Returns the spooled inputs, now pointing there.
+ * JSON body can be committed later by reimport. Updates `spooled` in place, one input at a time,
+ * so a failure part-way leaves every upload stored so far for `cleanSpool` to remove; the
+ * downloads stay the temporary files read by this import.
  */
-export function keepDownloadsAsUploads(deps: AppDeps, projectId: number, spooled: Spooled[]): Spooled[] {
-  return spooled.map((s) => {
-    if (s.kind !== 'tasks' || s.upload || !s.source) return s;
-    const saved = adoptUpload(deps, projectId, s.file, s.source.original);
-    return { ...s, file: saved.file, upload: { name: saved.name, original: s.source.original, size: saved.size, contentType: s.source.contentType } };
-  });
+export async function keepDownloadsAsUploads(deps: AppDeps, projectId: number, spooled: Spooled[], log?: FastifyBaseLogger): Promise<void> {
+  for (const [i, s] of spooled.entries()) {
+    if (s.kind !== 'tasks' || s.upload || !s.source || s.file === null) continue;
+    const saved = await keepFileAsUpload(deps, projectId, s.file, s.source.original, log);
+    spooled[i] = { ...s, upload: { name: saved.name, original: s.source.original, size: saved.size, contentType: s.source.contentType } };
+  }
 }
 
 type UploadRow = Pick<FileUploadsTable, 'file' | 'original_name' | 'size' | 'content_type'>;
 
 /**
- * Stored uploads as inputs to import again: task files are read from disk, media files become one
- * task each. With `filesAsTasksList` false, CSV, TSV and TXT files also become one task each.
+ * Stored uploads as inputs to import again: task files are read from the file store, media files
+ * become one task each. With `filesAsTasksList` false, CSV, TSV and TXT files also become one
+ * task each.
  */
-export function spooledFromUploads(deps: AppDeps, projectId: number, rows: UploadRow[], filesAsTasksList: boolean): Spooled[] {
-  const dir = uploadDir(deps, projectId);
+export function spooledFromUploads(rows: UploadRow[], filesAsTasksList: boolean): Spooled[] {
   return rows.map((r) => {
-    const file = path.join(dir, path.basename(r.file));
     const upload = { name: r.file, original: r.original_name, size: Number(r.size), contentType: r.content_type };
     const format = formatOrRefuse(r.original_name, r.content_type);
-    if (format === 'media' || (!filesAsTasksList && LIST_FORMATS.has(format))) return { kind: 'media', file, label: r.original_name, upload };
-    return { kind: 'tasks', format, file, label: r.original_name, upload };
+    if (format === 'media' || (!filesAsTasksList && LIST_FORMATS.has(format))) return { kind: 'media', file: null, label: r.original_name, upload };
+    return { kind: 'tasks', format, file: null, label: r.original_name, upload };
   });
 }
 

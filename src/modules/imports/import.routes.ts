@@ -36,7 +36,7 @@ const ImportResponse = Type.Object(
   },
   { additionalProperties: false },
 );
-const Refused = { 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 413: ErrorResponse };
+const Refused = { 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 413: ErrorResponse, 503: ErrorResponse };
 
 interface RunOptions {
   return_task_ids?: boolean | undefined;
@@ -70,14 +70,14 @@ async function runImport(deps: AppDeps, actor: Actor, audit: AuditFn, req: Fasti
   const project = await getProjectRow(deps.db, actor, projectId);
   const fields = preannotatedFields(q.preannotated_from_fields);
   const config = configOf(project);
-  let spooled = await spoolImport(deps, req, projectId);
+  const spooled = await spoolImport(deps, req, projectId);
   const uploadIds = new Map<string, number>();
   const read = () => (fields.length ? withPreannotations(config, fields, tasksOf(deps, config, projectId, spooled, uploadIds)) : tasksOf(deps, config, projectId, spooled, uploadIds));
   const formats = () => ({ could_be_tasks_list: couldBeTasksList(spooled), found_formats: [...new Set(spooled.map((s) => (s.kind === 'media' ? s.upload.contentType : s.format)))] });
   let ok = false;
   try {
     if (q.commit_to_project === false) {
-      spooled = keepDownloadsAsUploads(deps, projectId, spooled);
+      await keepDownloadsAsUploads(deps, projectId, spooled, req.log);
       const found = await surveyTasks(read());
       const uploads = spooled.flatMap((s) => (s.upload ? [s.upload] : []));
       const summary = await keepUploadsOnly(deps, actor, audit, project, uploads, { ...found, started });
@@ -96,7 +96,7 @@ async function runImport(deps: AppDeps, actor: Actor, audit: AuditFn, req: Fasti
     ok = true;
     return { ...summary, ...formats() };
   } finally {
-    cleanSpool(deps, projectId, spooled, ok);
+    await cleanSpool(deps, projectId, spooled, ok, req.log);
   }
 }
 
@@ -117,7 +117,7 @@ async function runReimport(deps: AppDeps, actor: Actor, audit: AuditFn, projectI
   if (body.file_upload_ids.length === 0) return null;
   const config = configOf(project);
   const rows = await findUploads(deps, projectId, body.file_upload_ids);
-  const spooled = spooledFromUploads(deps, projectId, rows, body.files_as_tasks_list !== false);
+  const spooled = spooledFromUploads(rows, body.files_as_tasks_list !== false);
   const uploadIds = new Map(rows.map((r) => [r.file, Number(r.id)]));
   const summary = await importTasks(deps, actor, audit, project, () => tasksOf(deps, config, projectId, spooled, uploadIds), { replaceTasksOfUploads: rows.map((r) => Number(r.id)) });
   return { ...summary, could_be_tasks_list: couldBeTasksList(spooled), found_formats: [...new Set(rows.map((r) => r.content_type))] };
@@ -177,13 +177,13 @@ export const importRoutes = [
     scope: { project: { param: 'project' } },
     schema: {
       params: Type.Object({ project: Type.Integer({ minimum: 1 }), file: Type.String({ maxLength: 200, pattern: '^[\\w.-]+$' }) }, { additionalProperties: false }),
-      response: { 200: Type.Any({ description: 'The file' }), 404: ErrorResponse },
+      response: { 200: Type.Any({ description: 'The file' }), 404: ErrorResponse, 503: ErrorResponse },
     },
     audit: null,
-    handler: async ({ deps, actor, params, reply }) => {
-      const { stream, row } = await openUpload(deps, actor, params.project, params.file);
+    handler: async ({ deps, actor, params, req, reply }) => {
+      const { stream, size, row } = await openUpload(deps, actor, params.project, params.file, req.log);
       // Type from the extension allowlist (never the uploader's claim); active types download only.
-      void reply.headers(userContentHeaders(row.file)).header('cache-control', 'private, max-age=3600');
+      void reply.headers(userContentHeaders(row.file)).header('cache-control', 'private, max-age=3600').header('content-length', size);
       return reply.send(stream);
     },
   }),

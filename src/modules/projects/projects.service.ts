@@ -1,6 +1,4 @@
 /** Projects: create, read, list, change (config changes checked against annotations), delete. */
-import fs from 'node:fs';
-import path from 'node:path';
 import { sql, type Transaction } from 'kysely';
 import sanitizeHtml from 'sanitize-html';
 import { canSeeProject, whereProjectVisible } from '../../authz/scope.js';
@@ -13,6 +11,7 @@ import { pageWindow } from '../../http/common-schemas.js';
 import { invalid, notFound } from '../../http/errors.js';
 import type { AuditFn } from '../../http/route.js';
 import { removeProjectSnapshotFiles } from '../exports/snapshot.job.js';
+import { removeProjectUploadFiles } from '../imports/upload-keys.js';
 import { droppedInUse, labelsUsedIn, mergeLabelUsage, type LabelUsage } from '../label-config/config-change.js';
 import { parseLabelConfig, type LabelConfig } from '../label-config/label-config.parser.js';
 import { targetWorkspace } from '../workspaces/workspaces.repository.js';
@@ -209,7 +208,7 @@ export async function updateProject(deps: AppDeps, actor: Actor, audit: AuditFn,
 
 /**
  * Deletes a project with its tasks, annotations and predictions; once that has committed, its
- * uploaded files and export snapshots go from the data folder too.
+ * uploaded files and export snapshots go from the file store too.
  */
 export async function deleteProject(deps: AppDeps, actor: Actor, audit: AuditFn, id: number): Promise<void> {
   const p = await getProjectRow(deps.db, actor, id);
@@ -217,12 +216,12 @@ export async function deleteProject(deps: AppDeps, actor: Actor, audit: AuditFn,
     await trx.deleteFrom('projects').where('id', '=', id).execute();
     await audit(trx, { action: 'project.delete', objectType: 'project', objectId: id, projectId: id, changes: { title: p.title } });
   });
-  fs.rmSync(path.join(deps.config.dataDir, 'media', 'upload', String(id)), { recursive: true, force: true });
   // The project is gone whatever happens next: a file store that cannot be reached leaves its
-  // snapshot files behind (unreachable: no row points at them), said in a process warning.
-  await removeProjectSnapshotFiles(deps, id).catch((err: unknown) =>
-    process.emitWarning(`Snapshot files of deleted project ${id} were not removed from the file store: ${err instanceof Error ? err.message : String(err)}`),
-  );
+  // uploaded and snapshot files behind (unreachable: no row points at them), said in a process warning.
+  const warn = (what: string) => (err: unknown) =>
+    process.emitWarning(`${what} of deleted project ${id} were not removed from the file store: ${err instanceof Error ? err.message : String(err)}`);
+  await removeProjectUploadFiles(deps, id).catch(warn('Uploaded files'));
+  await removeProjectSnapshotFiles(deps, id).catch(warn('Snapshot files'));
 }
 
 export interface ListQuery {

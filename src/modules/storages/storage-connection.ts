@@ -127,7 +127,7 @@ export function adapterEnv(deps: AppDeps, storage?: string): AdapterEnv {
   const t = deps.config.trust;
   const ca = t.awsCaBundle ? [...t.awsCaBundle.certs, ...t.customCas] : (t.ca ?? null);
   const sts = { endpoint: deps.config.storages.stsEndpoint, transport: stsTransport(deps, ca), sessionName: `labelvault-${storage ?? 'check'}`, cache: storage !== undefined ? roleCacheOf(deps) : null };
-  return { localFiles: deps.config.localFiles, ca, trustCa: t.ca ?? null, lookup: policyLookup(deps), sts };
+  return { localFiles: deps.config.localFiles, ca, trustCa: t.ca ?? null, lookup: policyLookup(deps), serverCredentials: deps.config.storages.serverCredentials, sts };
 }
 
 /**

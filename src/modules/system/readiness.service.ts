@@ -3,10 +3,10 @@
  * work? It needs what every request or job may touch:
  * - the database, answering with every migration applied;
  * - Redis, when REDIS_URL is set (the job queue and shared rate limit);
- * - the data folder, LABELVAULT_DATA_DIR (uploaded files, the import spool): it must accept a
- *   write. On several nodes it is one shared volume, so a node that lost its mount, or whose
- *   volume turned read-only or full, is taken out;
- * - the file store of export snapshots (FILE_STORAGE, storage/file-store.ts): the data folder
+ * - the data folder, LABELVAULT_DATA_DIR (the import spool; uploads and snapshots too with
+ *   FILE_STORAGE=local): it must accept a write. On several nodes it is one shared volume, so a
+ *   node that lost its mount, or whose volume turned read-only or full, is taken out;
+ * - the file store of uploads and export snapshots (FILE_STORAGE, storage/file-store.ts): the data folder
  *   again, or the server's bucket, which must accept a small object (written and removed: two
  *   requests per probe; a HEAD could not tell a missing bucket from a missing key).
  *

@@ -5,6 +5,31 @@ app.kubernetes.io/name: labelvault
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
+{{/* Kubernetes' kill timeout: SIGTERM gives in-flight requests, then running jobs, the grace
+  each (SHUTDOWN_GRACE_SECONDS), so the config asks for more than twice it; 10 s to spare. */}}
+{{- define "labelvault.terminationGracePeriodSeconds" -}}
+{{ add (mul 2 (int .Values.shutdown.graceSeconds)) 10 }}
+{{- end -}}
+
+{{/* NetworkPolicy peer admitting Prometheus (networkPolicy.metricsScraper), given the root. */}}
+{{- define "labelvault.metricsPeer" -}}
+{{- $m := .Values.networkPolicy.metricsScraper }}
+{{- if not $m.namespaceSelector }}
+{{- fail "networkPolicy.metricsScraper.namespaceSelector is required (labels of Prometheus' namespace) when metricsScraper is enabled" }}
+{{- end -}}
+- from:
+    - namespaceSelector:
+        matchLabels:
+          {{- toYaml $m.namespaceSelector | nindent 10 }}
+      {{- with $m.podSelector }}
+      podSelector:
+        matchLabels:
+          {{- toYaml . | nindent 10 }}
+      {{- end }}
+  ports:
+    - { port: {{ .Values.service.port }}, protocol: TCP }
+{{- end -}}
+
 {{/* Environment shared by app nodes, workers and the migration Job. */}}
 {{- define "labelvault.env" -}}
 - name: NODE_ENV
@@ -23,11 +48,16 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   valueFrom: { secretKeyRef: { name: {{ .Values.secrets.redis.secretName }}, key: {{ .Values.secrets.redis.urlKey }} } }
 - name: SECRET_KEY
   valueFrom: { secretKeyRef: { name: {{ .Values.secrets.secretKey.secretName }}, key: {{ .Values.secrets.secretKey.key }} } }
-{{- if .Values.secrets.storage.secretName }}
-- name: AWS_ACCESS_KEY_ID
-  valueFrom: { secretKeyRef: { name: {{ .Values.secrets.storage.secretName }}, key: {{ .Values.secrets.storage.accessKeyIdKey }} } }
-- name: AWS_SECRET_ACCESS_KEY
-  valueFrom: { secretKeyRef: { name: {{ .Values.secrets.storage.secretName }}, key: {{ .Values.secrets.storage.secretAccessKeyKey }} } }
+- name: SHUTDOWN_GRACE_SECONDS
+  value: {{ .Values.shutdown.graceSeconds | quote }}
+{{- /* No AWS_* credentials here: they would become the default identity of every S3 client in
+  the pod, project storages included. The file store gets its key pair as FILE_STORAGE_S3_*. */}}
+{{- if .Values.storages.serverCredentials }}
+{{- if and (eq .Values.fileStorage.type "s3") (not .Values.secrets.fileStorage.secretName) }}
+{{- fail "storages.serverCredentials needs secrets.fileStorage with fileStorage.type s3: the pod's identity would be the file store's" }}
+{{- end }}
+- name: STORAGE_SERVER_CREDENTIALS_ENABLED
+  value: "true"
 {{- end }}
 {{- if eq .Values.fileStorage.type "s3" }}
 {{- $s3 := .Values.fileStorage.s3 }}
@@ -49,12 +79,12 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - name: FILE_STORAGE_S3_FORCE_PATH_STYLE
   value: {{ $s3.forcePathStyle | quote }}
 {{- end }}
-{{- if .Values.secrets.storage.secretName }}
+{{- with .Values.secrets.fileStorage }}{{ if .secretName }}
 - name: FILE_STORAGE_S3_ACCESS_KEY_ID
-  valueFrom: { secretKeyRef: { name: {{ .Values.secrets.storage.secretName }}, key: {{ .Values.secrets.storage.accessKeyIdKey }} } }
+  valueFrom: { secretKeyRef: { name: {{ .secretName }}, key: {{ .accessKeyIdKey }} } }
 - name: FILE_STORAGE_S3_SECRET_ACCESS_KEY
-  valueFrom: { secretKeyRef: { name: {{ .Values.secrets.storage.secretName }}, key: {{ .Values.secrets.storage.secretAccessKeyKey }} } }
-{{- end }}
+  valueFrom: { secretKeyRef: { name: {{ .secretName }}, key: {{ .secretAccessKeyKey }} } }
+{{- end }}{{ end }}
 {{- else if ne .Values.fileStorage.type "local" }}
 {{- fail "fileStorage.type must be local or s3" }}
 {{- end }}
@@ -62,7 +92,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - name: METRICS_ENABLED
   value: "true"
 - name: METRICS_TOKEN
-  valueFrom: { secretKeyRef: { name: {{ .Values.secrets.metricsToken.secretName }}, key: {{ .Values.secrets.metricsToken.key }} } }
+  valueFrom: { secretKeyRef: { name: {{ required "secrets.metricsToken.secretName is required when metrics.enabled is true" .Values.secrets.metricsToken.secretName }}, key: {{ .Values.secrets.metricsToken.key }} } }
 {{- end }}
 {{- with .Values.global.customCaCerts }}
 - name: CUSTOM_CA_CERTS

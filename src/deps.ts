@@ -12,6 +12,22 @@ import { loadOrCreateSecretKey, Secrets } from './security/secret-key.js';
 const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 export const VERSION = pkg.version;
 
+/**
+ * Creates the data folder (0700) and tightens it to 0700. A folder this process does not own
+ * (the root of a volume mounted into a non-root pod, group-writable through fsGroup) cannot be
+ * chmodded: then it is used as it is, with a warning, when this process can write to it.
+ */
+function prepareDataDir(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  try {
+    fs.chmodSync(dir, 0o700);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+    fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK);
+    process.emitWarning(`LABELVAULT_DATA_DIR ${dir} is not owned by this process's user, so it was not set to 0700: keep its volume private to Labelvault's pods`);
+  }
+}
+
 /** Options of {@link openDeps}. */
 export interface OpenOptions {
   /** Apply pending migrations (default true; PostgreSQL serialises concurrent runs with an advisory lock). */
@@ -29,8 +45,7 @@ export interface OpenOptions {
  * (then stops them: re-queued with Redis, failed without), then closes Redis and the database.
  */
 export async function openDeps(config: Readonly<Config>, opts: OpenOptions = {}): Promise<AppDeps & { close: () => Promise<void> }> {
-  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  fs.chmodSync(config.dataDir, 0o700);
+  prepareDataDir(config.dataDir);
   const secrets = new Secrets(loadOrCreateSecretKey(config.secretKey, config.dataDir));
   const { db, dialect } = openDatabase(config.database);
   if (opts.migrate !== false) await migrateToLatest(db);

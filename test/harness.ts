@@ -133,6 +133,17 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** `fn` over `items` with at most `limit` calls in flight; the results in the items' order. */
+export async function inPool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
 /** Polls `fn` every 100 ms until it returns something other than undefined (throws after `ms`). */
 export async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, ms = 120_000): Promise<T> {
   const end = Date.now() + ms;

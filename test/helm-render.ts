@@ -178,6 +178,7 @@ const FUNCS: Record<string, Fn> = {
   fail: (_c, msg) => fail(String(msg)),
   eq: (_c, a, ...bs) => bs.some((b) => b === a),
   ne: (_c, a, b) => a !== b,
+  gt: (_c, a, b) => (typeof a === 'number' && typeof b === 'number' ? a > b : fail('gt compares two numbers')),
   not: (_c, v) => !truthy(v),
   and: (_c, ...vs) => vs.find((v) => !truthy(v)) ?? vs.at(-1),
   or: (_c, ...vs) => vs.find((v) => truthy(v)) ?? vs.at(-1),

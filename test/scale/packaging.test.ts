@@ -227,6 +227,35 @@ describe('the Helm chart (deploy/helm/labelvault)', () => {
     expect(() => render({ fileStorage: { type: 's3' } })).toThrow(/fileStorage.s3.bucket is required/);
   });
 
+  it('mounts the data folder from the shared claim, or with fileStorage s3 and no claim from a per-pod emptyDir; local without a claim is refused', () => {
+    const dataVolumeOf = (o: K8sObject) => (o.spec.template.spec.volumes as { name: string }[]).find((v) => v.name === 'data');
+    const s3 = { fileStorage: { type: 's3', s3: { bucket: 'lv-files' } } };
+    // Defaults (local) and s3 with a claim given: every pod mounts the claim at /data.
+    for (const objects of [render(), render(s3)]) {
+      for (const o of pods(objects)) {
+        expect(dataVolumeOf(o)).toEqual({ name: 'data', persistentVolumeClaim: { claimName: values.dataVolume.existingClaim } });
+        expect(containerOf(o).volumeMounts).toContainEqual({ name: 'data', mountPath: '/data' });
+        expect(envOf(o).LABELVAULT_DATA_DIR).toBe('/data');
+      }
+    }
+    // s3 without a claim: a node-local emptyDir for the import spool, and still one SECRET_KEY from its Secret.
+    const scratch = render({ ...s3, dataVolume: { existingClaim: '' } });
+    expect(pods(scratch)).toHaveLength(3);
+    for (const o of pods(scratch)) {
+      expect(dataVolumeOf(o)).toEqual({ name: 'data', emptyDir: {} });
+      expect(containerOf(o).volumeMounts).toContainEqual({ name: 'data', mountPath: '/data' });
+      expect(envOf(o).SECRET_KEY).toEqual({ secretKeyRef: { name: values.secrets.secretKey.secretName, key: 'SECRET_KEY' } });
+    }
+    // Local files without a claim: refused, for several app nodes, for a worker, and for one pod alone.
+    const noClaim = { dataVolume: { existingClaim: '' } };
+    expect(() => render(noClaim)).toThrow(/dataVolume.existingClaim is required when fileStorage.type is local with app.replicas > 1 or a worker/);
+    expect(() => render({ ...noClaim, app: { replicas: 1 }, worker: { replicas: 1 } })).toThrow(/with app.replicas > 1 or a worker/);
+    expect(() => render({ ...noClaim, app: { replicas: 3 }, worker: { replicas: 0 } })).toThrow(/with app.replicas > 1 or a worker/);
+    expect(() => render({ ...noClaim, app: { replicas: 1 }, worker: { replicas: 0 } })).toThrow(/dataVolume.existingClaim is required when fileStorage.type is local: .*must outlive the pod/);
+    // Without SECRET_KEY each pod would make its own key in its data folder: the Secret is required.
+    expect(() => render({ ...s3, dataVolume: { existingClaim: '' }, secrets: { secretKey: { secretName: '' } } })).toThrow(/secrets.secretKey.secretName is required/);
+  });
+
   it('mounts global.customCaCerts and extra volumes into every pod and lists them in CUSTOM_CA_CERTS', () => {
     const objects = render({
       global: { customCaCerts: [{ name: 'corp', secretName: 'corp-ca', secretKey: 'ca.crt' }, { name: 'lab', configMapName: 'lab-ca', configMapKey: 'root.pem' }] },

@@ -2,6 +2,8 @@
  * Redis over TLS with client certificates, against a real throwaway redis-server (TLS port
  * only, --tls-auth-clients yes; certificates from test/tls-fixtures.ts). Clients come from the
  * one factory, openRedis(config.redis), with config built by loadConfig from REDIS_* settings.
+ * A server started on that Redis runs a real job (an export snapshot) through BullMQ there; the
+ * same server without its client certificate refuses the export rather than running it in-process.
  * Nothing is skipped: without redis-server the tests fail, saying so.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -9,8 +11,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
+import { BullMqJobRunner } from '../../src/jobs/bullmq-runner.js';
+import { snapshotJobId } from '../../src/modules/exports/snapshot.job.js';
 import { isRedisReady, openRedis, type Redis } from '../../src/redis/redis.js';
-import { call, startServer, freePort } from '../harness.js';
+import { makeTeam } from '../factories.js';
+import { call, startServer, freePort, waitFor } from '../harness.js';
 import { makeCa, makeTempDir, removeTempDir, type IssuedCert, type TestCa } from '../tls-fixtures.js';
 import { configProblems } from '../config-problems.js';
 
@@ -174,6 +179,67 @@ describe('Redis over TLS', () => {
     } finally {
       await good.close();
       await bad.close();
+    }
+  });
+});
+
+describe('Jobs through BullMQ on TLS Redis with client certificates', () => {
+  const CONFIG = '<View><Text name="text" value="$text"/><Choices name="c" toName="text"><Choice value="A"/><Choice value="B"/></Choices></View>';
+  const tlsEnv = (withClientCert = true) => ({
+    REDIS_URL: `rediss://localhost:${redis.port}`,
+    REDIS_TLS_CA_FILE: ca.certPath,
+    ...(withClientCert && { REDIS_TLS_CERT_FILE: client.certPath, REDIS_TLS_KEY_FILE: client.keyPath }),
+  });
+
+  it('an export snapshot is queued, run and recorded on that Redis, and its file downloads', async () => {
+    const s = await startServer('sqlite', { ...tlsEnv(), REDIS_KEY_PREFIX: 'lv-tls-ok' });
+    try {
+      expect(s.deps.jobs).toBeInstanceOf(BullMqJobRunner);
+      const { manager, workspaceId } = await makeTeam(s.deps);
+      const project = (await call(s, 'POST', '/api/projects', { token: manager.token, body: { title: 'Over TLS', label_config: CONFIG, workspace: workspaceId } })).body.id as number;
+      expect((await call(s, 'POST', `/api/projects/${project}/import`, { token: manager.token, body: [{ text: 'a' }, { text: 'b' }] })).status).toBe(201);
+      const created = await call(s, 'POST', `/api/projects/${project}/exports/`, { token: manager.token, body: {} });
+      expect(created.status).toBe(201);
+      const id = created.body.id as number;
+      await waitFor(async () => ((await call(s, 'GET', `/api/projects/${project}/exports/${id}`, { token: manager.token })).body.status === 'completed' ? true : undefined), 20_000);
+      const file = await fetch(`${s.url}/api/projects/${project}/exports/${id}/download?exportType=JSON`, { headers: { authorization: `Token ${manager.token}` } });
+      expect(((await file.json()) as { data: { text: string } }[]).map((t) => t.data.text).sort()).toEqual(['a', 'b']);
+      // The job itself lives on the TLS Redis: its hash and its place in the completed set.
+      const reader = clientFor(tlsEnv());
+      expect(await ping(reader)).toEqual({ reply: 'PONG' });
+      const jobKey = `lv-tls-ok:jobs:${snapshotJobId(id)}`;
+      expect(await reader.hget(jobKey, 'name')).toBe('export.snapshot');
+      expect(JSON.parse((await reader.hget(jobKey, 'data'))!)).toEqual({ snapshotId: id });
+      expect(Number(await reader.hget(jobKey, 'finishedOn'))).toBeGreaterThan(0);
+      expect(await reader.zscore('lv-tls-ok:jobs:completed', snapshotJobId(id))).not.toBeNull();
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('without its client certificate the server still uses Redis: the export is refused (503) and marked failed, nothing runs in-process', async () => {
+    // The job runner reports connection errors as process warnings (src/jobs/bullmq-runner.ts).
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => void warnings.push(w.message);
+    process.on('warning', onWarning);
+    const s = await startServer('sqlite', { ...tlsEnv(false), REDIS_KEY_PREFIX: 'lv-tls-refused' });
+    try {
+      expect(s.deps.jobs).toBeInstanceOf(BullMqJobRunner);
+      const { manager, workspaceId } = await makeTeam(s.deps);
+      const project = (await call(s, 'POST', '/api/projects', { token: manager.token, body: { title: 'Refused', label_config: CONFIG, workspace: workspaceId } })).body.id as number;
+      const before = redis.log().length;
+      const created = await call(s, 'POST', `/api/projects/${project}/exports/`, { token: manager.token, body: {} });
+      expect(created).toMatchObject({ status: 503, body: { code: 'JOBS_UNAVAILABLE' } });
+      const [snapshot] = (await call(s, 'GET', `/api/projects/${project}/exports/`, { token: manager.token })).body as { id: number; status: string }[];
+      expect(snapshot).toMatchObject({ status: 'failed' });
+      expect(redis.log().slice(before)).toMatch(/peer did not return a certificate/);
+      const reader = clientFor(tlsEnv());
+      expect(await ping(reader)).toEqual({ reply: 'PONG' });
+      expect(await reader.keys('lv-tls-refused:*')).toEqual([]);
+      expect(warnings.some((m) => /^job queue: .*(certificate required|ECONNRESET)/.test(m))).toBe(true);
+    } finally {
+      process.off('warning', onWarning);
+      await s.close();
     }
   });
 });

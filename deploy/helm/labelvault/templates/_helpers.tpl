@@ -46,8 +46,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   valueFrom: { secretKeyRef: { name: {{ .Values.secrets.database.secretName }}, key: {{ .Values.secrets.database.urlKey }} } }
 - name: REDIS_URL
   valueFrom: { secretKeyRef: { name: {{ .Values.secrets.redis.secretName }}, key: {{ .Values.secrets.redis.urlKey }} } }
+{{- /* Always from the Secret: without SECRET_KEY each pod would make its own key file in the
+  data folder (an emptyDir with fileStorage s3), and tokens and sessions signed on one pod would
+  fail on the others. */}}
 - name: SECRET_KEY
-  valueFrom: { secretKeyRef: { name: {{ .Values.secrets.secretKey.secretName }}, key: {{ .Values.secrets.secretKey.key }} } }
+  valueFrom: { secretKeyRef: { name: {{ required "secrets.secretKey.secretName is required: every pod must share one SECRET_KEY" .Values.secrets.secretKey.secretName }}, key: {{ required "secrets.secretKey.key is required" .Values.secrets.secretKey.key }} } }
 - name: SHUTDOWN_GRACE_SECONDS
   value: {{ .Values.shutdown.graceSeconds | quote }}
 {{- /* No AWS_* credentials here: they would become the default identity of every S3 client in
@@ -104,10 +107,28 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- end -}}
 
+{{/* The data folder's volume, given the root. fileStorage local: uploads and export snapshots
+  live there, so it must be the shared claim (ReadWriteMany) and outlive pods; refused without
+  one. s3: files live in the bucket and the folder holds only the import spool, so without a
+  claim each pod gets a node-local emptyDir (SECRET_KEY always comes from its Secret, never from
+  a key file in this folder, which would differ per pod). */}}
+{{- define "labelvault.dataVolume" -}}
+{{- $claim := .Values.dataVolume.existingClaim }}
+{{- if $claim -}}
+persistentVolumeClaim: { claimName: {{ $claim }} }
+{{- else if eq .Values.fileStorage.type "s3" -}}
+emptyDir: {}
+{{- else if or (gt (int .Values.app.replicas) 1) (gt (int .Values.worker.replicas) 0) }}
+{{- fail "dataVolume.existingClaim is required when fileStorage.type is local with app.replicas > 1 or a worker: uploads and export snapshots live in the data folder, which every app and worker pod must share (a ReadWriteMany claim); or use fileStorage.type s3" }}
+{{- else }}
+{{- fail "dataVolume.existingClaim is required when fileStorage.type is local: uploads and export snapshots live in the data folder, which must outlive the pod; or use fileStorage.type s3" }}
+{{- end }}
+{{- end -}}
+
 {{/* Volumes: data, /tmp (read-only root), custom CAs, then the role's extraVolumes. */}}
 {{- define "labelvault.volumes" -}}
 - name: data
-  persistentVolumeClaim: { claimName: {{ .root.Values.dataVolume.existingClaim }} }
+  {{ include "labelvault.dataVolume" .root }}
 - name: tmp
   emptyDir: {}
 {{- range .root.Values.global.customCaCerts }}

@@ -184,6 +184,7 @@ const FUNCS: Record<string, Fn> = {
   or: (_c, ...vs) => vs.find((v) => truthy(v)) ?? vs.at(-1),
   default: (_c, d, v) => (truthy(v) ? v : d),
   kindIs: (_c, kind, v) => KINDS(v) === kind,
+  omit: (_c, m, ...ks) => (isMap(m) ? Object.fromEntries(Object.entries(m).filter(([k]) => !ks.includes(k))) : fail('omit takes a map')),
   dict: (_c, ...kv) => Object.fromEntries(Array.from({ length: kv.length / 2 }, (_, i) => [String(kv[2 * i]), kv[2 * i + 1]])),
   int: (_c, v) => Math.trunc(Number(v)),
   add: (_c, ...vs) => vs.reduce<number>((a, b) => a + Number(b), 0),

@@ -270,6 +270,64 @@ describe('the Helm chart (deploy/helm/labelvault)', () => {
     expect(containerOf(byName(objects, 'lv-labelvault-worker')).volumeMounts).not.toContainEqual({ name: 'extra', mountPath: '/extra' });
   });
 
+  it("takes Label Studio's customCaCerts shape: file paths mounted through extraVolumes, under worker or rqworker, mixed with object entries", () => {
+    // The Kubernetes example of Label Studio's security guide, verbatim (its worker is rqworker).
+    const guide = parse(`
+global:
+  customCaCerts:
+   - /opt/heartex/secrets/ca_certs/file/file
+
+app:
+  extraVolumes:
+    - name: foo
+      secret:
+        secretName: test-my-root-cert
+  extraVolumeMounts:
+    - name: foo
+      mountPath: "/opt/heartex/secrets/ca_certs/file"
+      readOnly: true
+
+rqworker:
+  extraVolumes:
+    - name: foo
+      secret:
+        secretName: test-my-root-cert
+  extraVolumeMounts:
+    - name: foo
+      mountPath: "/opt/heartex/secrets/ca_certs/file"
+      readOnly: true
+`) as Record<string, any>;
+    const volume = { name: 'foo', secret: { secretName: 'test-my-root-cert' } };
+    const mount = { name: 'foo', mountPath: '/opt/heartex/secrets/ca_certs/file', readOnly: true };
+    const { rqworker, ...rest } = guide;
+    const corp = { name: 'corp', secretName: 'corp-ca', secretKey: 'ca.crt' };
+    const cases = [
+      { values: guide, caCerts: '/opt/heartex/secrets/ca_certs/file/file' },
+      { values: { ...rest, worker: rqworker }, caCerts: '/opt/heartex/secrets/ca_certs/file/file' },
+      { values: { ...guide, global: { customCaCerts: [corp, ...guide.global.customCaCerts] } }, caCerts: '/opt/certs/corp.pem,/opt/heartex/secrets/ca_certs/file/file' },
+    ];
+    for (const { values: overrides, caCerts } of cases) {
+      const objects = pods(render(overrides));
+      // App, worker and the migration Job (which connects to PostgreSQL) all trust the file.
+      expect(objects.map((o) => o.metadata.name).sort()).toEqual(['lv-labelvault-app', 'lv-labelvault-migrate-1', 'lv-labelvault-worker']);
+      for (const o of objects) {
+        expect(envOf(o).CUSTOM_CA_CERTS, o.metadata.name).toBe(caCerts);
+        const volumes = o.spec.template.spec.volumes as { name: string }[];
+        const mounts = containerOf(o).volumeMounts as { name: string }[];
+        expect(volumes.filter((v) => v.name === 'foo'), o.metadata.name).toEqual([volume]);
+        expect(mounts.filter((m) => m.name === 'foo'), o.metadata.name).toEqual([mount]);
+        // A string entry is mounted by the user, never by the chart; an object entry still is.
+        const chartCa = volumes.filter((v) => v.name.startsWith('ca-')).map((v) => v.name);
+        expect(chartCa).toEqual(caCerts.includes('/opt/certs/corp.pem') ? ['ca-corp'] : []);
+        expect(mounts.filter((m) => m.name.startsWith('ca-')).map((m) => m.name)).toEqual(chartCa);
+      }
+    }
+    // rqworker is only an alias of the worker's extra volumes: both at once, or other keys, are refused.
+    expect(() => render({ ...guide, worker: rqworker })).toThrow(/set them under one name only/);
+    expect(() => render({ rqworker: { replicas: 3 } })).toThrow(/rqworker takes only extraVolumes and extraVolumeMounts/);
+    expect(() => render({ global: { customCaCerts: [{ secretName: 'corp-ca', secretKey: 'ca.crt' }] } })).toThrow(/an object entry needs name/);
+  });
+
   it('NetworkPolicies admit only the ingress controller, and Prometheus too when metrics and metricsScraper are on', () => {
     const policies = (objects: K8sObject[]) => Object.fromEntries(objects.filter((o) => o.kind === 'NetworkPolicy').map((o) => [o.metadata.name, o.spec.ingress]));
     const ingressPeer = { from: [{ namespaceSelector: { matchLabels: values.networkPolicy.ingressControllerNamespaceSelector } }], ports: [{ port: 8080, protocol: 'TCP' }] };

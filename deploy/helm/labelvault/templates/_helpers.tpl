@@ -99,11 +99,23 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- with .Values.global.customCaCerts }}
 - name: CUSTOM_CA_CERTS
-  value: {{ range $i, $c := . }}{{ if $i }},{{ end }}/opt/certs/{{ $c.name }}.pem{{ end }}
+  value: {{ include "labelvault.customCaCertPaths" . | quote }}
 {{- end }}
 {{- range $k, $v := .Values.global.extraEnvironmentVars }}
 - name: {{ $k }}
   value: {{ $v | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* CUSTOM_CA_CERTS from global.customCaCerts, given the list. A string entry is a file path
+  (Label Studio's shape: the user mounts it through the roles' extraVolumes / extraVolumeMounts),
+  taken as is; an object entry is a Secret or ConfigMap key the chart mounts at
+  /opt/certs/<name>.pem. */}}
+{{- define "labelvault.customCaCertPaths" -}}
+{{- range $i, $c := . }}{{ if $i }},{{ end }}
+{{- if kindIs "string" $c }}{{ $c }}
+{{- else }}/opt/certs/{{ required "global.customCaCerts: an object entry needs name (or give a file path as a string)" $c.name }}.pem
+{{- end }}
 {{- end }}
 {{- end -}}
 
@@ -125,22 +137,36 @@ emptyDir: {}
 {{- end }}
 {{- end -}}
 
-{{/* Volumes: data, /tmp (read-only root), custom CAs, then the role's extraVolumes. */}}
+{{/* Volumes: data, /tmp (read-only root), the object entries of global.customCaCerts (string
+  entries are paths the user mounts), then the role's extraVolumes and those of its alias (the
+  worker's: rqworker, Label Studio's name for it; setting both is refused, since a list copied
+  under both names would give each volume twice). Given root, role and alias (may be nil). */}}
 {{- define "labelvault.volumes" -}}
 - name: data
   {{ include "labelvault.dataVolume" .root }}
 - name: tmp
   emptyDir: {}
-{{- range .root.Values.global.customCaCerts }}
+{{- range .root.Values.global.customCaCerts }}{{ if not (kindIs "string" .) }}
 - name: ca-{{ .name }}
   {{- if .secretName }}
-  secret: { secretName: {{ .secretName }}, items: [{ key: {{ .secretKey }}, path: {{ .name }}.pem }] }
+  secret: { secretName: {{ .secretName }}, items: [{ key: {{ required "global.customCaCerts: secretKey is required with secretName" .secretKey }}, path: {{ .name }}.pem }] }
   {{- else }}
-  configMap: { name: {{ .configMapName }}, items: [{ key: {{ .configMapKey }}, path: {{ .name }}.pem }] }
+  configMap: { name: {{ required "global.customCaCerts: an object entry needs secretName or configMapName" .configMapName }}, items: [{ key: {{ required "global.customCaCerts: configMapKey is required with configMapName" .configMapKey }}, path: {{ .name }}.pem }] }
   {{- end }}
-{{- end }}
+{{- end }}{{ end }}
 {{- with .role.extraVolumes }}
 {{ toYaml . }}
+{{- end }}
+{{- with .alias }}
+{{- with omit . "extraVolumes" "extraVolumeMounts" }}
+{{- fail "rqworker takes only extraVolumes and extraVolumeMounts (Label Studio's name); set the worker's other values under worker" }}
+{{- end }}
+{{- if and (or .extraVolumes .extraVolumeMounts) (or $.role.extraVolumes $.role.extraVolumeMounts) }}
+{{- fail "rqworker.extraVolumes / extraVolumeMounts are Label Studio's names for worker.extraVolumes / extraVolumeMounts: set them under one name only" }}
+{{- end }}
+{{- with .extraVolumes }}
+{{ toYaml . }}
+{{- end }}
 {{- end }}
 {{- end -}}
 
@@ -149,13 +175,16 @@ emptyDir: {}
   mountPath: /data
 - name: tmp
   mountPath: /tmp
-{{- range .root.Values.global.customCaCerts }}
+{{- range .root.Values.global.customCaCerts }}{{ if not (kindIs "string" .) }}
 - name: ca-{{ .name }}
   mountPath: /opt/certs/{{ .name }}.pem
   subPath: {{ .name }}.pem
   readOnly: true
-{{- end }}
+{{- end }}{{ end }}
 {{- with .role.extraVolumeMounts }}
 {{ toYaml . }}
 {{- end }}
+{{- with .alias }}{{ with .extraVolumeMounts }}
+{{ toYaml . }}
+{{- end }}{{ end }}
 {{- end -}}

@@ -18,7 +18,7 @@ import { AppError } from './http/errors.js';
 import { loggerOptions } from './http/logging.js';
 import { registerCors } from './http/cors.js';
 import { jsonTooDeep, jsonTooDeepError, registerRateLimit } from './http/limits.js';
-import { registerRoutes } from './http/register.js';
+import { registerRoutes, type AuditWriter } from './http/register.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
 import { allRoutes } from './routes.js';
 import { registerWebApp } from './modules/web/web-app.plugin.js';
@@ -34,6 +34,11 @@ declare module 'fastify' {
 export interface BuildOptions {
   /** Pino logger options override (tests pass `false` or a silent level). */
   logger?: boolean | object;
+  /**
+   * Replaces the audit recorder of the routes' own events. Only `bench/audit-http.bench.ts`
+   * passes one (a no-op, to measure what auditing costs over HTTP); no setting reaches it.
+   */
+  recordAudit?: AuditWriter;
 }
 
 /** Reads a request body up to a limit (413 past it). */
@@ -121,7 +126,7 @@ export async function buildApp(deps: AppDeps, opts: BuildOptions = {}): Promise<
   app.decorate('requestLog', registerRequestLog(app, deps.db));
   app.decorate('usage', registerUsage(app, deps.db, deps.config.usage.collect));
   app.setErrorHandler(handleError);
-  const matcher = registerRoutes(app, deps, allRoutes);
+  const matcher = registerRoutes(app, deps, allRoutes, opts.recordAudit);
   // The web app's pages and files: static serving outside the API (see web-app.plugin.ts).
   registerWebApp(app);
   app.setNotFoundHandler((req, reply) => {

@@ -163,7 +163,10 @@ async function authorize(deps: AppDeps, def: AnyRoute, req: FastifyRequest, acto
 }
 
 /** Registers the routes and returns a matcher of all their paths (for 405 answers). */
-export function registerRoutes(app: FastifyInstance, deps: AppDeps, routes: readonly AnyRoute[]): FindMyWay.Instance<FindMyWay.HTTPVersion.V1> {
+/** The recorder the routes' events go to: recordAuditEvent, or a benchmark's stand-in (see BuildOptions). */
+export type AuditWriter = typeof recordAuditEvent;
+
+export function registerRoutes(app: FastifyInstance, deps: AppDeps, routes: readonly AnyRoute[], writeAudit: AuditWriter = recordAuditEvent): FindMyWay.Instance<FindMyWay.HTTPVersion.V1> {
   const matcher = FindMyWay({ ignoreTrailingSlash: true });
   const problems = routes.map(routeDeclarationProblem).filter((p): p is string => p !== null);
   if (problems.length > 0) throw new Error(`Refusing to start with bad route declarations:\n${problems.join('\n')}`);
@@ -216,7 +219,7 @@ export function registerRoutes(app: FastifyInstance, deps: AppDeps, routes: read
       handler: async (req, reply) => {
         const audit: AuditFn = (db, details) => {
           if (!def.audit?.includes(details.action)) throw new Error(`${def.method} ${def.url} did not declare audit action ${details.action}`);
-          return recordAuditEvent(db, deps.secrets, auditSourceOf(req, req.actor), details);
+          return writeAudit(db, deps.secrets, auditSourceOf(req, req.actor), details);
         };
         const result = await def.handler({ params: req.params, query: req.query, body: req.body, actor: req.actor, scope: req.scope ?? null, deps, audit, req, reply });
         if (reply.sent) return reply;

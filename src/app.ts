@@ -77,6 +77,7 @@ export async function buildApp(deps: AppDeps, opts: BuildOptions = {}): Promise<
   app.decorateRequest('actor', null);
   app.decorateRequest('scope', null);
   app.decorateRequest('auditRange', null);
+  app.decorateRequest('sessionTokenHash', null);
   app.addHook('onSend', async (req, reply) => {
     void reply.header('x-request-id', req.id);
     void reply.header('cache-control', reply.getHeader('cache-control') ?? 'no-store');

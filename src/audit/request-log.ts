@@ -7,6 +7,7 @@
  * the account it names when that account exists (its active organization, so the organization's
  * Administrators see failed logins too); one naming an unknown email stays without organization.
  */
+import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../db/database.js';
 import type { Insertable } from 'kysely';
@@ -72,6 +73,11 @@ export class RequestLogWriter {
   }
 }
 
+/** Label Studio's `user_session`: a short label of the session, derived one way from its stored hash (never usable to sign in). */
+export function sessionTag(sessionTokenHash: string): string {
+  return createHash('sha256').update(`labelvault-session-tag:${sessionTokenHash}`).digest('hex').slice(0, 8);
+}
+
 function entryOf(req: FastifyRequest, reply: FastifyReply): Insertable<RequestLogsTable> {
   const who = req.logSubject ?? req.actor;
   const project = PROJECT_IN_URL.exec(req.url)?.[1];
@@ -92,6 +98,7 @@ function entryOf(req: FastifyRequest, reply: FastifyReply): Insertable<RequestLo
     request_id: String(req.id),
     first_event_id: req.auditRange?.first ?? null,
     last_event_id: req.auditRange?.last ?? null,
+    session_tag: req.sessionTokenHash === null ? null : sessionTag(req.sessionTokenHash),
   };
 }
 

@@ -262,6 +262,8 @@ export interface RequestLogsTable {
   /** The ids of the first and last audit events the request wrote (null: none). */
   first_event_id: number | null;
   last_event_id: number | null;
+  /** Which browser session sent it: 8 hex characters derived from the session's token hash; null without a session. */
+  session_tag: string | null;
 }
 
 export interface UsageCountersTable {

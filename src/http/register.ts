@@ -22,6 +22,8 @@ declare module 'fastify' {
     scope: ResolvedScope | null;
     /** The ids of the first and last audit events this request recorded (null: none yet). */
     auditRange: { first: number; last: number } | null;
+    /** The stored token hash of the browser session that authenticated this request (null: none). */
+    sessionTokenHash: string | null;
   }
 }
 
@@ -209,6 +211,7 @@ export function registerRoutes(app: FastifyInstance, deps: AppDeps, routes: read
         if (!auth) throw unauthenticated();
         if (auth.sessionTokenHash !== undefined && UNSAFE.has(def.method) && !def.csrfExempt) checkCsrf(deps, req, auth.sessionTokenHash);
         req.actor = auth.actor;
+        req.sessionTokenHash = auth.sessionTokenHash ?? null;
         // Scopes found in the path or query are settled before the body is read; a scope named
         // in the body waits for the body to be validated (preHandler).
         if (!bodyScoped) await authorize(deps, def, req, auth.actor);

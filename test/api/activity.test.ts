@@ -4,8 +4,8 @@
  * them, for their own organization; exports stream JSONL and CSV.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, DIALECTS, startServer, type TestServer } from '../harness.js';
-import { addToProject, makeMember, makeOrganization, makeWorkspace, type Member } from '../factories.js';
+import { call, cookiesFrom, DIALECTS, startServer, type TestServer } from '../harness.js';
+import { addToProject, makeMember, makeOrganization, makeWorkspace, PASSWORD, type Member } from '../factories.js';
 
 const CONFIG = '<View><Text name="text" value="$text"/><Choices name="c" toName="text"><Choice value="A"/><Choice value="B"/></Choices></View>';
 
@@ -116,6 +116,16 @@ describe.each(DIALECTS)('activity log on %s', (dialect) => {
     const all = await call(s, 'GET', '/api/activity-logs', { token: admin.token });
     expect(all.body.data.length).toBeGreaterThan(2);
     for (const d of all.body.data) expect(d).toMatchObject({ user_session: null, workspace_owner_id: ownerId });
+    // A browser session's requests carry its tag (8 hex characters, the same for each of its requests, another for another session).
+    const session = async () => cookiesFrom(await call(s, 'POST', '/api/auth/login', { body: { email: admin.email, password: PASSWORD } }));
+    const [one, two] = [await session(), await session()];
+    for (const cookie of [one, one, two]) expect((await call(s, 'GET', '/api/current-user/whoami', { cookie })).status).toBe(200);
+    await s.app.requestLog.flush();
+    const tagged = (await call(s, 'GET', '/api/activity-logs?page_size=20', { token: admin.token })).body.data.filter((d: { request_url: string }) => d.request_url === '/api/current-user/whoami');
+    const tags = tagged.map((d: { user_session: string | null }) => d.user_session);
+    expect(tags).toHaveLength(3);
+    expect(tags.every((t: string | null) => t !== null && /^[0-9a-f]{8}$/.test(t))).toBe(true);
+    expect(new Set(tags).size).toBe(2);
     const owned = await call(s, 'GET', `/api/activity-logs?workspace=${ownerId}`, { token: admin.token });
     expect(owned.body.recordsFiltered).toBe(owned.body.recordsTotal);
     expect((await call(s, 'GET', `/api/activity-logs?workspace=${admin.id}`, { token: admin.token })).body.recordsFiltered).toBe(0);

@@ -15,6 +15,7 @@ import * as m0009 from './0009-audit-retention.js';
 import * as m0010 from './0010-storages.js';
 import * as m0011 from './0011-audit-request-range.js';
 import * as m0012 from './0012-audit-sealing.js';
+import * as m0013 from './0013-request-log-session.js';
 
 export const migrations: Record<string, Migration> = {
   '0001-foundation': m0001,
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   '0010-storages': m0010,
   '0011-audit-request-range': m0011,
   '0012-audit-sealing': m0012,
+  '0013-request-log-session': m0013,
 };

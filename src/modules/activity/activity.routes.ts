@@ -54,7 +54,7 @@ const ActivityLog = Type.Object(
     http_referer: Type.String(),
     auth_method: Type.String(),
     request_id: Type.String(),
-    user_session: Type.Union([Type.String({ maxLength: 8 }), Type.Null()], { description: "Label Studio's session label; always null (the session is not recorded per request)" }),
+    user_session: Type.Union([Type.String({ maxLength: 8 }), Type.Null()], { description: 'Which browser session sent the request: 8 hex characters derived from the session (null for token or anonymous requests)' }),
     workspace_owner_id: Type.Union([Type.Integer(), Type.Null()], { description: 'The user id of the Owner of the organization (Label Studio calls it the workspace owner)' }),
     extra_data: Type.Object({ events: Type.Array(Type.Object({ action: Type.String(), object_type: Type.String(), object_id: Type.Union([Type.String(), Type.Null()]), project_id: Type.Union([Type.Integer(), Type.Null()]), changes: Type.Unknown() }, { additionalProperties: false })) }, { additionalProperties: false }),
   },

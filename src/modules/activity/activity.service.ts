@@ -111,7 +111,7 @@ export async function listActivity(deps: AppDeps, actor: Actor, q: ActivityQuery
     auth_method: r.auth_method,
     request_id: r.request_id,
     // Label Studio's fields: the session is not recorded per request; the workspace owner is the organization's Owner.
-    user_session: null,
+    user_session: r.session_tag,
     workspace_owner_id: ownerId,
     extra_data: {
       events: events

@@ -2,6 +2,9 @@
  * The access matrix's recipes for the storage and media routes (see access-matrix.test.ts): no
  * storage server runs here, so create, PATCH and validate check the connection and answer 400
  * after access was granted; rows are inserted directly; S3 presigns offline (media answers 303).
+ * GCS points at the loopback GCS double holding no bucket (it answers 404 at once: the SDK
+ * retries a refused connection for about seven seconds, which made these recipes most of the
+ * matrix's time), so its checks answer 400 too.
  */
 import { sealCredentials } from '../../src/security/credentials-cipher.js';
 import { call, type TestServer } from '../harness.js';
@@ -20,18 +23,19 @@ interface Req {
 }
 type Recipe = (c: Ctx) => Promise<Req>;
 
-/** Recipes keyed `METHOD /url`, on the server the matrix currently runs against. */
-export function storageRecipes(server: () => TestServer): Record<string, Recipe> {
+/** Recipes keyed `METHOD /url`, on the server the matrix currently runs against; `gcsEndpoint` is a GCS double with no bucket. */
+export function storageRecipes(server: () => TestServer, gcsEndpoint: () => string): Record<string, Recipe> {
   const p = (c: Ctx) => c.place.projectId;
-  /** Settings of a storage row per type (nothing listens at these endpoints: connection checks answer 400). */
-  const ROW_SETTINGS: Record<'s3' | 's3s' | 'localfiles' | 'azure' | 'gcs' | 'redis', Record<string, unknown>> = {
+  /** Settings of a storage row per type (nothing listens at these endpoints, or holds the bucket: connection checks answer 400). */
+  const rowSettings = (): Record<'s3' | 's3s' | 'localfiles' | 'azure' | 'gcs' | 'redis', Record<string, unknown>> => ({
     s3: { bucket: 'matrix', s3_endpoint: 'http://127.0.0.1:9', presign: true, presign_ttl: 1 },
     s3s: { bucket: 'matrix', s3_endpoint: 'http://127.0.0.1:9', presign: true, presign_ttl: 1 },
     localfiles: { path: '/nonexistent/matrix' },
     azure: { container: 'matrix', account_name: 'matrix', azure_blob_endpoint: 'http://127.0.0.1:9/matrix', presign: true, presign_ttl: 1 },
-    gcs: { bucket: 'matrix', gcs_endpoint: 'http://127.0.0.1:9', presign: true, presign_ttl: 1 },
+    gcs: { bucket: 'matrix', gcs_endpoint: gcsEndpoint(), presign: true, presign_ttl: 1 },
     redis: { host: '127.0.0.1', port: '9', db: 0, path: 'matrix' },
-  };
+  });
+  type StorageType = keyof ReturnType<typeof rowSettings>;
 
   /**
    * Recipes for the Azure, GCS and Redis storage routes, import and export alike: create, validate
@@ -44,7 +48,7 @@ export function storageRecipes(server: () => TestServer): Record<string, Recipe>
       for (const kind of ['import', 'export'] as const) {
         const base = kind === 'import' ? `/api/storages/${type}` : `/api/storages/export/${type}`;
         const settings = () => {
-          const { presign: _p, presign_ttl: _t, ...rest } = ROW_SETTINGS[type];
+          const { presign: _p, presign_ttl: _t, ...rest } = rowSettings()[type];
           return rest;
         };
         out[`GET ${base}`] = async (c) => ({ path: `${base}?project=${p(c)}` });
@@ -87,9 +91,9 @@ export function storageRecipes(server: () => TestServer): Record<string, Recipe>
    * A storage row of the place's project, inserted directly (creating one through the API checks the
    * connection, and no storage server runs here): S3 presigns offline, so media routes answer 303.
    */
-  async function storageRow(c: Ctx, kind: 'import' | 'export', type: keyof typeof ROW_SETTINGS): Promise<number> {
+  async function storageRow(c: Ctx, kind: 'import' | 'export', type: StorageType): Promise<number> {
     const now = new Date().toISOString();
-    const settings = ROW_SETTINGS[type];
+    const settings = rowSettings()[type];
     const table = kind === 'import' ? 'import_storages' : 'export_storages';
     const row = await server().deps.db
       .insertInto(table)

@@ -6,9 +6,9 @@
  * PostgreSQL events carry the HMAC of their content alone and no predecessor.
  */
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
-import { PostgresAdapter } from 'kysely';
+import { PostgresAdapter, type Transaction } from 'kysely';
 import type { Db } from '../db/database.js';
-import type { AuditCheckpointsTable, AuditEventsTable } from '../db/schema.js';
+import type { AuditCheckpointsTable, AuditEventsTable, Database } from '../db/schema.js';
 import { safeEqual, type Secrets } from '../security/secret-key.js';
 
 export const GENESIS_HASH = 'genesis';
@@ -50,6 +50,8 @@ export function hashEvent(key: Buffer | KeyObject, e: HashedFields): string {
     e.object_id,
     e.project_id,
     e.changes,
+    // Events without a nonce (SQLite's, and PostgreSQL's from before migration 0014) hash as they always did.
+    ...(e.nonce === null || e.nonce === undefined ? [] : [e.nonce]),
   ]);
   return createHmac('sha256', key).update(canonical).digest('hex');
 }
@@ -102,6 +104,12 @@ export function parseAnchor(text: string): ChainAnchor | undefined {
  * against the HMAC of their content (an edited or forged unsealed event is reported too).
  */
 export async function verifyAuditChain(db: Db, secrets: Secrets, opts: { expectHead?: ChainAnchor } = {}): Promise<ChainReport> {
+  // One snapshot for the whole walk, so a prune or seal committing meanwhile is seen all or nothing.
+  const tx = db.getExecutor().adapter instanceof PostgresAdapter ? db.transaction().setIsolationLevel('repeatable read') : db.transaction();
+  return tx.execute((trx) => walkChain(trx, secrets, opts));
+}
+
+async function walkChain(db: Transaction<Database>, secrets: Secrets, opts: { expectHead?: ChainAnchor }): Promise<ChainReport> {
   const key = chainKey(secrets);
   const anchor = opts.expectHead;
   let head: ChainAnchor | undefined;

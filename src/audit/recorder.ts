@@ -13,6 +13,7 @@
  *   its content alone, with no lock and no read; after commit the sealer (sealer.ts) chains
  *   committed events in batches. Writers never wait for each other (migration 0012).
  */
+import { randomBytes } from 'node:crypto';
 import { CompiledQuery, PostgresAdapter, type Transaction } from 'kysely';
 import type SQLite from 'better-sqlite3';
 import { sqliteOfTransaction, type Db } from '../db/database.js';
@@ -84,7 +85,7 @@ export function redact(value: unknown): unknown {
 }
 
 /** Column order of the recorder's one INSERT (the hashed fields, then the hash). */
-const COLUMNS = ['prev_hash', 'created_at', 'organization_id', 'actor_user_id', 'actor_email', 'auth_method', 'ip', 'user_agent', 'request_id', 'action', 'object_type', 'object_id', 'project_id', 'changes', 'hash'] as const;
+const COLUMNS = ['prev_hash', 'created_at', 'organization_id', 'actor_user_id', 'actor_email', 'auth_method', 'ip', 'user_agent', 'request_id', 'action', 'object_type', 'object_id', 'project_id', 'changes', 'nonce', 'hash'] as const;
 const INSERT_SQLITE = `insert into audit_events (${COLUMNS.join(', ')}) values (${COLUMNS.map(() => '?').join(', ')})`;
 const INSERT_PG = `insert into audit_events (${COLUMNS.join(', ')}) values (${COLUMNS.map((_, i) => `$${i + 1}`).join(', ')}) returning id`;
 /** The fields an event is built from; its hash is filled in by the writer. */
@@ -137,7 +138,7 @@ function kyselyAppender(trx: Transaction<Database>, insert: string) {
   };
 }
 
-function buildEvent(source: AuditSource, d: AuditDetails, prevHash: string | null): NewEvent {
+function buildEvent(source: AuditSource, d: AuditDetails, prevHash: string | null, nonce: string | null): NewEvent {
   return {
     prev_hash: prevHash,
     created_at: new Date().toISOString(),
@@ -153,13 +154,17 @@ function buildEvent(source: AuditSource, d: AuditDetails, prevHash: string | nul
     object_id: d.objectId === undefined || d.objectId === null ? null : String(d.objectId),
     project_id: d.projectId ?? null,
     changes: JSON.stringify(redact(d.changes ?? {})),
+    nonce,
     hash: '',
   };
 }
 
-/** PostgreSQL: one INSERT of the unsealed event (content HMAC, no predecessor); the sealer chains it after commit. */
+/**
+ * PostgreSQL: one INSERT of the unsealed event (content HMAC, no predecessor, a unique random
+ * nonce so the row cannot be inserted twice); the sealer chains it after commit.
+ */
 async function appendUnsealed(trx: Transaction<Database>, secrets: Secrets, source: AuditSource, d: AuditDetails): Promise<number> {
-  const row = buildEvent(source, d, null);
+  const row = buildEvent(source, d, null, randomBytes(16).toString('base64url'));
   row.hash = hashEvent(chainKey(secrets), row);
   const r = await trx.executeQuery<{ id: number | string }>(CompiledQuery.raw(INSERT_PG, COLUMNS.map((c) => row[c])));
   const id = Number(r.rows[0]?.id);
@@ -175,7 +180,7 @@ async function appendInTransaction(trx: Transaction<Database>, secrets: Secrets,
   const append = handle ? sqliteAppender(handle) : kyselyAppender(trx, INSERT_SQLITE);
   let head = heads.get(adapter);
   if (!head) heads.set(adapter, (head = { hash: undefined }));
-  const row = buildEvent(source, d, head.hash ?? (await append.lastHash()));
+  const row = buildEvent(source, d, head.hash ?? (await append.lastHash()), null);
   // Twice at most: after a skipped insert this transaction holds SQLite's write lock, so the re-read is final.
   for (let attempt = 0; attempt < 3; attempt++) {
     row.hash = hashEvent(chainKey(secrets), row);

@@ -107,6 +107,10 @@ export class AuditSealer {
   private again = false;
   private stopped = false;
   private readonly reported = new Set<number>();
+  /** When passes started finding the lock taken (undefined: the last pass got it). */
+  private busySince: number | undefined;
+  /** When each kind of warning was last given (one per kind a minute). */
+  private readonly warned = new Map<string, number>();
 
   constructor(
     private readonly db: Db,
@@ -144,16 +148,28 @@ export class AuditSealer {
   private async pass(): Promise<void> {
     try {
       const r = await sealAuditEvents(this.db, this.secrets);
-      if (r.busy) this.notify(100);
+      if (r.busy) {
+        this.notify(100);
+        this.busySince ??= Date.now();
+        // Sealing passes are short: a lock held for a minute is another session's (or a stuck one).
+        if (Date.now() - this.busySince > 60_000) this.fail(new Error(`the audit chain's lock (advisory ${CHAIN_LOCK}) has been held elsewhere for ${Math.round((Date.now() - this.busySince) / 1000)} s: committed events stay unsealed until it is released`), 'busy');
+      } else this.busySince = undefined;
       const fresh = r.refused.filter((id) => !this.reported.has(id));
       for (const id of fresh) this.reported.add(id);
       if (fresh.length > 0) this.fail(new Error(`audit events ${fresh.join(', ')} do not match their content HMAC and were not sealed (edited, or written outside the recorder); run \`labelvault audit verify\``));
     } catch (err) {
-      this.fail(err);
+      // E.g. a worker started before the migrations were applied: said once a minute, not every second.
+      this.fail(err, 'error');
     }
   }
 
-  private fail(err: unknown): void {
+  /** Reports a problem; with a `kind`, at most once a minute for that kind. */
+  private fail(err: unknown, kind?: string): void {
+    if (kind !== undefined) {
+      const last = this.warned.get(kind);
+      if (last !== undefined && Date.now() - last < 60_000) return;
+      this.warned.set(kind, Date.now());
+    }
     if (this.opts.onError) this.opts.onError(err);
     else process.emitWarning(`audit sealer: ${err instanceof Error ? err.message : String(err)}`);
   }

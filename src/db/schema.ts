@@ -67,7 +67,7 @@ export interface SessionsTable {
 
 export interface LoginFailuresTable {
   id: Generated<number>;
-  /** `email:<address>` or `ip:<address>`. */
+  /** `email:<address>`, `user:<id>` or `ip:<address>` (one row per attempt); `reported:<account key>` (a throttled refusal that was recorded). */
   key: string;
   at: Timestamp;
 }
@@ -112,6 +112,8 @@ export interface AuditEventsTable {
   hash: string;
   /** PostgreSQL: the event's place in the chain, given when sealed (NULL before). SQLite: always NULL, the chain follows `id`. */
   seq: Generated<number | null>;
+  /** PostgreSQL: a random value covered by the hashes, unique, so an event cannot be inserted twice. NULL on SQLite and before migration 0014. */
+  nonce: string | null;
 }
 
 /** Written by audit retention: the last pruned event, signed, so the remaining chain verifies from it. */

@@ -39,12 +39,12 @@ describe.each(DIALECTS)('audit chain on %s', (dialect) => {
   };
 
   it('verifies an untouched chain', async () => {
-    expect(await verify()).toEqual({ ok: true, checked: 6 });
+    expect(await verify()).toMatchObject({ ok: true, checked: 6 });
   });
 
   it('chains concurrent writers without forks', async () => {
     await Promise.all(Array.from({ length: 20 }, (_, i) => recordAuditEvent(s.deps.db, s.deps.secrets, SYSTEM_SOURCE, { action: 'user.update', objectType: 'user', objectId: 100 + i })));
-    expect(await verify()).toEqual({ ok: true, checked: 26 });
+    expect(await verify()).toMatchObject({ ok: true, checked: 26 });
   });
 
   it('writes no event for a change that rolled back', async () => {
@@ -75,7 +75,7 @@ describe.each(DIALECTS)('audit chain on %s', (dialect) => {
     } finally {
       await other.close();
     }
-    expect(await verify()).toEqual({ ok: true, checked: 13 });
+    expect(await verify()).toMatchObject({ ok: true, checked: 13 });
   });
 
   // SQLite takes one writer at a time (processes interleaving is the test above); on PostgreSQL they write at once.
@@ -89,7 +89,7 @@ describe.each(DIALECTS)('audit chain on %s', (dialect) => {
     } finally {
       await other.close();
     }
-    expect(await verify()).toEqual({ ok: true, checked: 86 });
+    expect(await verify()).toMatchObject({ ok: true, checked: 86 });
   });
 
   it('detects events removed from the end against a head kept elsewhere', async () => {
@@ -124,11 +124,11 @@ describe.each(DIALECTS)('audit chain on %s', (dialect) => {
     expect(JSON.parse(pruneEvent.changes)).toMatchObject({ retention_days: 30, pruned: 5, checkpoint: r.checkpoint!.id, last_pruned_event: newest! - 1 });
     expect(first).toBeLessThan(newest!);
     await record('after-prune');
-    expect(await verify()).toEqual({ ok: true, checked: 3, checkpoint: r.checkpoint });
+    expect(await verify()).toMatchObject({ ok: true, checked: 3, checkpoint: r.checkpoint });
     // A second pruning: the newest checkpoint is the one verified from.
     const again = await pruneAllButNewest();
     expect(again.pruned).toBe(2);
-    expect(await verify()).toEqual({ ok: true, checked: 2, checkpoint: again.checkpoint });
+    expect(await verify()).toMatchObject({ ok: true, checked: 2, checkpoint: again.checkpoint });
   });
 
   it('runs the daily prune job as a no-op while the retention is 0', async () => {
@@ -224,14 +224,14 @@ describe.each(DIALECTS)('audit chain on %s', (dialect) => {
       const rows = await s.deps.db.selectFrom('audit_events').selectAll().orderBy('seq').execute();
       expect(rows.map((r) => r.seq)).toEqual(rows.map((_, i) => i + 1));
       expect(rows.slice(1).every((r, i) => r.prev_hash === rows[i]!.hash)).toBe(true);
-      expect(await verifyAuditChain(s.deps.db, s.deps.secrets)).toEqual({ ok: true, checked: 7 });
+      expect(await verifyAuditChain(s.deps.db, s.deps.secrets)).toMatchObject({ ok: true, checked: 7 });
     });
 
     it('refuses to seal, and reports, an unsealed event edited or written outside the recorder', async () => {
       await sealPending(s.deps.db, s.deps.secrets);
       const last = await s.deps.db.selectFrom('audit_events').selectAll().orderBy('id', 'desc').limit(1).executeTakeFirstOrThrow();
       const { id: _id, seq: _seq, ...row } = last;
-      const forged = await s.deps.db.insertInto('audit_events').values({ ...row, prev_hash: null, hash: 'f'.repeat(64), object_id: 'forged' }).returning('id').executeTakeFirstOrThrow();
+      const forged = await s.deps.db.insertInto('audit_events').values({ ...row, prev_hash: null, hash: 'f'.repeat(64), object_id: 'forged', nonce: 'forged-nonce' }).returning('id').executeTakeFirstOrThrow();
       expect(await verifyAuditChain(s.deps.db, s.deps.secrets)).toMatchObject({ ok: false, brokenAtId: forged.id, reason: expect.stringMatching(/unsealed event/) });
       expect(await sealPending(s.deps.db, s.deps.secrets)).toMatchObject({ sealed: 0, refused: [forged.id] });
       await asSuperuser(sql`delete from audit_events where id = ${forged.id}`);
@@ -240,6 +240,36 @@ describe.each(DIALECTS)('audit chain on %s', (dialect) => {
       await asSuperuser(sql`update audit_events set changes = '{"n":99}' where id = ${edited.id}`);
       expect(await sealPending(s.deps.db, s.deps.secrets)).toMatchObject({ refused: [edited.id] });
       expect(await verifyAuditChain(s.deps.db, s.deps.secrets)).toMatchObject({ ok: false, brokenAtId: edited.id });
+    });
+
+    it('refuses a copy of an event (its nonce is unique), a pre-chained insert, and a place in the chain below 1', async () => {
+      let unsealed: Awaited<ReturnType<typeof selectUnsealed>> | undefined;
+      const selectUnsealed = () => s.deps.db.selectFrom('audit_events').selectAll().where('object_id', '=', 'original').executeTakeFirstOrThrow();
+      await withSealerHeld(async () => {
+        await record('original');
+        unsealed = await selectUnsealed(); // as a replica would show it before its seal
+      });
+      await sealPending(s.deps.db, s.deps.secrets);
+      const { id: _id, seq: _seq, ...copy } = unsealed!;
+      expect(copy.nonce).toMatch(/^[A-Za-z0-9_-]{22}$/);
+      await expect(s.deps.db.insertInto('audit_events').values(copy).execute()).rejects.toThrow(/audit_events_nonce_idx/);
+      // With another nonce the copy goes in, but its content HMAC no longer matches: never sealed.
+      const other = await s.deps.db.insertInto('audit_events').values({ ...copy, nonce: 'another' }).returning('id').executeTakeFirstOrThrow();
+      expect(await sealPending(s.deps.db, s.deps.secrets)).toMatchObject({ sealed: 0, refused: [other.id] });
+      await asSuperuser(sql`delete from audit_events where id = ${other.id}`);
+      // Only the sealer chains: an insert that arrives chained (an older Labelvault mid-upgrade) is refused.
+      await expect(s.deps.db.insertInto('audit_events').values({ ...copy, nonce: 'x', prev_hash: 'p' }).execute()).rejects.toThrow(/inserted unsealed/);
+      await expect(s.deps.db.insertInto('audit_events').values({ ...copy, nonce: 'y', seq: 9999 }).execute()).rejects.toThrow(/inserted unsealed/);
+      await withSealerHeld(async () => {
+        await record('below-one');
+        await expect(
+          s.deps.db.transaction().execute(async (trx) => {
+            await sql`set local labelvault.audit_seal = 'on'`.execute(trx);
+            await sql`update audit_events set seq = -1, prev_hash = 'x' where object_id = 'below-one'`.execute(trx);
+          }),
+        ).rejects.toThrow(/audit_events_seq_positive/);
+      });
+      expect(await verify()).toMatchObject({ ok: true });
     });
 
     it('reports an edited, a deleted and a reordered sealed event', async () => {
@@ -252,7 +282,7 @@ describe.each(DIALECTS)('audit chain on %s', (dialect) => {
       // Swap two events' places in the chain: each row's content is intact.
       const seqOf = async (id: number) => (await s.deps.db.selectFrom('audit_events').select('seq').where('id', '=', id).executeTakeFirstOrThrow()).seq;
       const [a, b] = [await seqOf(second!), await seqOf(fourth!)];
-      await asSuperuser(sql`update audit_events set seq = -1 where id = ${second!}`);
+      await asSuperuser(sql`update audit_events set seq = 999999999 where id = ${second!}`);
       await asSuperuser(sql`update audit_events set seq = ${a} where id = ${fourth!}`);
       await asSuperuser(sql`update audit_events set seq = ${b} where id = ${second!}`);
       expect(await verifyAuditChain(s.deps.db, s.deps.secrets)).toMatchObject({ ok: false, reason: expect.stringMatching(/deleted or reordered/) });

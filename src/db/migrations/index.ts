@@ -16,6 +16,7 @@ import * as m0010 from './0010-storages.js';
 import * as m0011 from './0011-audit-request-range.js';
 import * as m0012 from './0012-audit-sealing.js';
 import * as m0013 from './0013-request-log-session.js';
+import * as m0014 from './0014-audit-nonce.js';
 
 export const migrations: Record<string, Migration> = {
   '0001-foundation': m0001,
@@ -31,4 +32,5 @@ export const migrations: Record<string, Migration> = {
   '0011-audit-request-range': m0011,
   '0012-audit-sealing': m0012,
   '0013-request-log-session': m0013,
+  '0014-audit-nonce': m0014,
 };

@@ -15,8 +15,8 @@ import type { Config } from '../config/config.js';
 export interface StoredFile {
   /** The file's bytes, streamed (never held whole in memory). */
   body: Readable;
-  /** Its size in bytes. */
-  size: number;
+  /** Its size in bytes; undefined when the store did not say (send no content-length then). */
+  size?: number | undefined;
 }
 
 /** What a file store does; every method streams and none buffers a whole file. */

@@ -1,7 +1,8 @@
 /**
  * Google Cloud Storage through @google-cloud/storage (7.x: 8.x needs Node 22). Credentials: a
- * service-account JSON key (`google_application_credentials`, write-only), or Application Default
- * Credentials when none is given. Pre-signed URLs are V4 signed URLs (read-only), signed offline
+ * service-account JSON key (`google_application_credentials`, write-only); without one, the
+ * server's Application Default Credentials only when STORAGE_SERVER_CREDENTIALS_ENABLED, else none
+ * (an auth client that sends nothing, as the SDK would otherwise use ADC for its default endpoint). Pre-signed URLs are V4 signed URLs (read-only), signed offline
  * with the key; their lifetime is `presign_ttl` (default one minute, the short default GCS gets).
  *
  * A custom endpoint (`gcs_endpoint`) is for emulators and test doubles: the SDK then sends no
@@ -22,8 +23,34 @@ export interface GcsSettings {
   projectId: string | null;
   /** Custom JSON API endpoint (emulator), or null for Google. */
   endpoint: string | null;
-  /** The service-account key JSON, or null for Application Default Credentials. */
+  /** The service-account key JSON, or null for none (see serverCredentials). */
   credentialsJson: string | null;
+  /**
+   * Without a key: true to use the server's Application Default Credentials
+   * (STORAGE_SERVER_CREDENTIALS_ENABLED); false to send no credentials at all, whatever the endpoint.
+   */
+  serverCredentials: boolean;
+}
+
+type AuthClientOption = NonNullable<StorageOptions['authClient']>;
+
+/**
+ * An auth client that authorizes nothing: no header, no token, no lookup of Application Default
+ * Credentials. The SDK sends credentials whenever its endpoint equals Google's default, so a storage
+ * without a key (and without STORAGE_SERVER_CREDENTIALS_ENABLED) is given this one. Structural (the
+ * SDK's GoogleAuth calls only these while authorizing); google-auth-library is not our dependency.
+ */
+export function anonymousAuthClient(): AuthClientOption {
+  const client = {
+    credentials: {},
+    universeDomain: 'googleapis.com',
+    getRequestHeaders: async () => ({}),
+    getAccessToken: async () => ({ token: null }),
+    request: async () => {
+      throw new StorageError('invalid', 'No credentials: give a service account key.', 'google_application_credentials');
+    },
+  };
+  return client as unknown as AuthClientOption;
 }
 
 const PAGE_SIZE = 1000;
@@ -69,6 +96,7 @@ export class GcsAdapter implements StorageAdapter {
     const key = s.credentialsJson !== null ? parseKey(s.credentialsJson) : null;
     const options: StorageOptions = {
       ...(key !== null && { credentials: { client_email: key.client_email, private_key: key.private_key } }),
+      ...(key === null && !s.serverCredentials && { authClient: anonymousAuthClient() }),
       ...((s.projectId ?? key?.project_id) !== undefined && { projectId: s.projectId ?? key?.project_id }),
       ...(s.endpoint !== null && { apiEndpoint: s.endpoint.replace(/\/+$/, '') }),
       retryOptions: { autoRetry: true, maxRetries: 2, totalTimeout: 60 },

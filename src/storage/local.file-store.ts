@@ -1,14 +1,20 @@
 /**
  * The file store in the data folder (FILE_STORAGE=local, the default): key `a/b/c.json` is the
- * file `<root>/a/b/c.json`, 0600 in folders 0700. A write goes to `<file>.part` and is renamed
- * into place, so readers never see half a file; `delete` removes a leftover `.part` too, and
- * `removeUnfinishedWrites` (at start-up) those of processes killed mid-write.
+ * file `<root>/a/b/c.json`, 0600 in folders 0700. A write goes to `<file>~part` and is renamed
+ * into place, so readers never see half a file; `delete` removes a leftover one too, and
+ * `removeUnfinishedWrites` (at start-up) those of processes killed mid-write. No key can name a
+ * `~part` file (`~` is not allowed in keys), so the sweep never takes a stored file for one.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { checkKey, type FileStore, type StoredFile } from './file-store.js';
+
+/** The file an unfinished write of `file` goes to. */
+const partOf = (file: string) => `${file}~part`;
+/** A file name that only an unfinished write has: a key segment, then `~part`. */
+const PART_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]*~part$/;
 
 /** A file store under one folder. */
 export class LocalFileStore implements FileStore {
@@ -30,7 +36,7 @@ export class LocalFileStore implements FileStore {
 
   async put(key: string, body: AsyncIterable<string | Uint8Array>, opts: { contentType: string; signal?: AbortSignal }): Promise<{ size: number }> {
     const file = this.pathOf(key);
-    const part = `${file}.part`;
+    const part = partOf(file);
     await this.makeFolders(file);
     await fs.promises.rm(part, { force: true });
     try {
@@ -68,7 +74,7 @@ export class LocalFileStore implements FileStore {
 
   async delete(key: string): Promise<void> {
     const file = this.pathOf(key);
-    await Promise.all([fs.promises.rm(file, { force: true }), fs.promises.rm(`${file}.part`, { force: true })]);
+    await Promise.all([fs.promises.rm(file, { force: true }), fs.promises.rm(partOf(file), { force: true })]);
   }
 
   async deletePrefix(prefix: string): Promise<void> {
@@ -76,7 +82,7 @@ export class LocalFileStore implements FileStore {
   }
 
   /**
-   * Removes the unfinished writes (`.part` files) under `prefix` last modified before `before`
+   * Removes the unfinished writes (`~part` files) under `prefix` last modified before `before`
    * (ms since the epoch): what a process killed mid-write left. Returns how many. A write still
    * under way keeps its file's time current, so a cut-off an hour back never touches one.
    */
@@ -87,7 +93,7 @@ export class LocalFileStore implements FileStore {
       for (const e of entries) {
         const full = path.join(dir, e.name);
         if (e.isDirectory()) await walk(full);
-        if (!e.isFile() || !e.name.endsWith('.part')) continue;
+        if (!e.isFile() || !PART_NAME.test(e.name)) continue;
         const stat = await fs.promises.lstat(full).catch(() => null);
         if (stat === null || stat.mtimeMs >= before) continue;
         await fs.promises.rm(full, { force: true });

@@ -132,7 +132,7 @@ export class S3FileStore implements FileStore {
     try {
       const out = await this.client.send(new GetObjectCommand({ Bucket: this.s.bucket, Key: this.objectKey(key) }));
       const body = out.Body instanceof Readable ? out.Body : Readable.from(out.Body as AsyncIterable<Uint8Array>);
-      return { body, size: out.ContentLength ?? 0 };
+      return { body, size: out.ContentLength };
     } catch (err) {
       if (isMissing(err)) return null;
       throw err;

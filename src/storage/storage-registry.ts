@@ -76,6 +76,23 @@ function checkS3Keys(c: Record<string, string>, env: AdapterEnv): void {
   throw new StorageError('invalid', 'This field is required: this server does not let storages use its own AWS identity (STORAGE_SERVER_CREDENTIALS_ENABLED).', field);
 }
 
+/**
+ * Whether a GCS endpoint is Google's own (googleapis.com or a subdomain, whatever the case, port,
+ * path or trailing dot): a storage without a key must not name it unless the server lets storages
+ * use its own Google credentials. An endpoint that is not a URL counts as Google's (refused);
+ * the endpoint check names its own problem for a storage that has a key.
+ */
+export function isGoogleEndpoint(endpoint: string): boolean {
+  let host: string;
+  try {
+    host = new URL(endpoint).hostname;
+  } catch {
+    return true;
+  }
+  host = host.toLowerCase().replace(/\.+$/, '');
+  return host === 'googleapis.com' || host.endsWith('.googleapis.com');
+}
+
 const s3: AdapterFactory = (s, c, env) => {
   checkS3Keys(c, env);
   return new S3Adapter({
@@ -112,17 +129,18 @@ const FACTORIES: Record<string, AdapterFactory> = {
       lookup: env.lookup,
     }),
   gcs: (s, c, env) => {
-    // Without a key the SDK would use the server's Application Default Credentials (a custom
-    // endpoint, an emulator, is sent no credentials at all).
-    if (text(c.google_application_credentials) === null && text(s.gcs_endpoint) === null && env.serverCredentials !== true) {
+    const key = text(c.google_application_credentials);
+    const endpoint = text(s.gcs_endpoint);
+    if (key === null && env.serverCredentials !== true && (endpoint === null || isGoogleEndpoint(endpoint))) {
       throw new StorageError('invalid', 'This field is required: this server does not let storages use its own Google credentials (STORAGE_SERVER_CREDENTIALS_ENABLED).', 'google_application_credentials');
     }
     return new GcsAdapter({
       bucket: text(s.bucket) ?? '',
       prefix: text(s.prefix) ?? '',
       projectId: text(s.google_project_id),
-      endpoint: text(s.gcs_endpoint),
-      credentialsJson: text(c.google_application_credentials),
+      endpoint,
+      credentialsJson: key,
+      serverCredentials: env.serverCredentials === true,
     });
   },
   redis: (s, c, env) =>

@@ -267,6 +267,30 @@ describe.each(DIALECTS)('audit events per kind on %s', (dialect) => {
     expect(logged).toEqual({ organization_id: null, user_id: null, email: '' });
   });
 
+  it("records a flood of throttled logins once per window in the account's organization (a count in the event); the rest stay org-less", async () => {
+    const m = await makeMember(s.deps, orgId, 'AN');
+    const attempt = () => call(s, 'POST', '/api/auth/login', { headers: { 'user-agent': 'x'.repeat(512) }, body: { email: m.email, password: 'guessing-wrong' } });
+    for (let i = 0; i < s.deps.config.login.maxFailuresPerAccount; i++) check(await attempt(), 401);
+    const firstLog = (await s.deps.db.selectFrom('request_logs').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst())?.id ?? 0;
+    for (let i = 0; i < 6; i++) check(await attempt(), 429);
+    const throttledEvents = async () =>
+      (await s.deps.db.selectFrom('audit_events').select(['organization_id', 'actor_user_id', 'changes']).where('action', '=', 'auth.login_failed').where('object_id', '=', String(m.id)).where('changes', 'like', '%throttled%').orderBy('id').execute()).map((e) => ({ ...e, changes: JSON.parse(e.changes) }));
+    const max = s.deps.config.login.maxFailuresPerAccount;
+    expect(await throttledEvents()).toEqual([{ organization_id: orgId, actor_user_id: m.id, changes: { email: m.email, reason: 'throttled', attempts_in_window: max + 1 } }]);
+    const logged = async () => {
+      await s.app.requestLog.flush();
+      return s.deps.db.selectFrom('request_logs').select(['organization_id', 'user_id']).where('url', '=', '/api/auth/login').where('status', '=', 429).where('id', '>', Number(firstLog)).orderBy('id').execute();
+    };
+    // Every request is still logged; only the first is the organization's.
+    expect(await logged()).toEqual([{ organization_id: orgId, user_id: m.id }, ...Array.from({ length: 5 }, () => ({ organization_id: null, user_id: null }))]);
+    // The next window (its record aged out) records one again, counting the refusals it did not record.
+    await s.deps.db.updateTable('login_failures').set({ at: new Date(Date.now() - s.deps.config.login.windowMs - 1000).toISOString() }).where('key', '=', `reported:email:${m.email}`).execute();
+    check(await attempt(), 429);
+    check(await attempt(), 429);
+    expect((await throttledEvents()).map((e) => e.changes.attempts_in_window)).toEqual([max + 1, max + 7]);
+    expect((await logged()).filter((r) => r.organization_id === orgId)).toHaveLength(2);
+  });
+
   it('attributes a successful login request to the account, not to a session the browser already had', async () => {
     const [first, second] = [await makeMember(s.deps, orgId, 'AN'), await makeMember(s.deps, orgId, 'AN')];
     const session = await login(first);

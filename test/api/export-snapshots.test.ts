@@ -101,7 +101,7 @@ describe.each(DIALECTS)('export snapshots on %s', (dialect) => {
     const file = path.join(s.dataDir, 'exports', String(projectId), `${done.id}.json`);
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     expect(fs.statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
-    expect(fs.existsSync(`${file}.part`)).toBe(false);
+    expect(fs.existsSync(`${file}~part`)).toBe(false);
 
     const annotatedOnly = await snapshotOf(projectId, { task_filter_options: { only_with_annotations: true } });
     expect((await download(projectId, annotatedOnly.id)).text).toBe((await get(`/api/projects/${projectId}/export?exportType=JSON`)).text);

@@ -128,6 +128,13 @@ describe.each(DIALECTS)('storages on %s', (dialect) => {
     // Nor as the base identity that would assume a role.
     await refused('/api/storages/s3s', { ...bucket, role_arn: 'arn:aws:iam::123456789012:role/media', external_id: 'e'.repeat(32) }, 'aws_access_key_id');
     await refused('/api/storages/gcs', { bucket: 'gmedia' }, 'google_application_credentials');
+    // Nor by naming Google's own endpoint (the SDK sends ADC to its default one), however it is
+    // spelled: refused before the host is looked up (no network here), on every route.
+    for (const gcs_endpoint of ['https://storage.googleapis.com', 'https://storage.googleapis.com/', 'https://STORAGE.GoogleAPIs.com:443/', 'https://storage.googleapis.com.', 'http://www.googleapis.com/storage/v1', 'https://private.googleapis.com', 'https://googleapis.com']) {
+      await refused('/api/storages/gcs', { bucket: 'gmedia', gcs_endpoint }, 'google_application_credentials');
+    }
+    await refused('/api/storages/gcs/validate', { bucket: 'gmedia', gcs_endpoint: 'https://storage.googleapis.com/' }, 'google_application_credentials');
+    await refused('/api/storages/export/gcs', { bucket: 'gmedia', gcs_endpoint: 'https://storage.googleapis.com:443' }, 'google_application_credentials');
     expect(await s.deps.db.selectFrom('import_storages').select('id').where('project_id', '=', p).execute()).toEqual([]);
     // A row saved without keys (before this setting, or by a server that allowed it) is not synced either.
     const now = new Date().toISOString();

@@ -225,6 +225,11 @@ describe('the Helm chart (deploy/helm/labelvault)', () => {
     // The pod's identity may not serve project storages while it is the file store's too.
     expect(() => render({ ...overrides, secrets: { fileStorage: { secretName: '' } }, storages: { serverCredentials: true } })).toThrow(/storages.serverCredentials needs secrets.fileStorage/);
     expect(() => render({ fileStorage: { type: 's3' } })).toThrow(/fileStorage.s3.bucket is required/);
+    // The old name of secrets.fileStorage is refused, not silently ignored (the pod's identity would serve the file store).
+    for (const storage of [{ secretName: 'lv-files' }, { secretName: '', accessKeyIdKey: 'AWS_ACCESS_KEY_ID', secretAccessKeyKey: 'AWS_SECRET_ACCESS_KEY' }]) {
+      expect(() => render({ ...overrides, secrets: { storage } })).toThrow(/secrets.storage was renamed secrets.fileStorage/);
+      expect(() => render({ secrets: { storage } })).toThrow(/secrets.storage was renamed secrets.fileStorage/);
+    }
   });
 
   it('mounts the data folder from the shared claim, or with fileStorage s3 and no claim from a per-pod emptyDir; local without a claim is refused', () => {

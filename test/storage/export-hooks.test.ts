@@ -32,7 +32,7 @@ afterAll(async () => {
 
 /** Waits until `fn` answers `want` (and returns it). */
 const until = <T>(fn: () => Promise<T> | T, want: T, ms?: number) => waitFor(async () => ((await fn()) === want ? want : undefined), ms);
-const files = (dir: string) => fs.readdirSync(dir).filter((f) => !f.endsWith('.part'));
+const files = (dir: string) => fs.readdirSync(dir).filter((f) => !f.endsWith('~part'));
 
 describe.each(DIALECTS)('export storages follow annotation changes on %s', (dialect) => {
   let s: TestServer;

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import util from 'node:util';
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { fileStoreOf, type FileStore } from '../../src/storage/file-store.js';
@@ -129,6 +129,28 @@ describe.each([
       await expect(store.get(key), key).rejects.toThrow(/Invalid file store key/);
     }
     await expect(store.deletePrefix('exports')).rejects.toThrow(/Invalid file store key/);
+  });
+});
+
+describe('file store: s3 without a length in the response', () => {
+  it('reports the size as unknown (undefined), never 0, and still streams the whole body', async () => {
+    const store = s3Store();
+    await store.put('exports/6/1.json', chunks('[1,2,3]'), { contentType: 'application/json' });
+    // As a store answering with chunked encoding would: the SDK's output then has no ContentLength.
+    const client = (store as unknown as { client: S3Client }).client;
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const out = await next(args);
+        delete (out.output as { ContentLength?: number }).ContentLength;
+        return out;
+      },
+      { step: 'initialize', name: 'dropContentLength' },
+    );
+    const file = (await store.get('exports/6/1.json'))!;
+    expect(file.size).toBeUndefined();
+    const parts: Buffer[] = [];
+    for await (const c of file.body) parts.push(c as Buffer);
+    expect(Buffer.concat(parts).toString('utf8')).toBe('[1,2,3]');
   });
 });
 

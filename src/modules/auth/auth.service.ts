@@ -12,7 +12,7 @@ import { burnPasswordCheck, hashPassword, verifyPassword } from '../../security/
 import { findOrganizationByInvite } from '../organizations/organizations.service.js';
 import { findUserByEmail, findUserByUsername, insertUserWithMembership, resolveActiveMembership } from '../users/users.repository.js';
 import { assertPasswordAcceptable, availableUsername, userResponse } from '../users/users.service.js';
-import { attemptSucceeded, beginAttempt, emailAccount } from './login-throttle.service.js';
+import { attemptSucceeded, beginAttempt, claimThrottledReport, emailAccount, isThrottled } from './login-throttle.service.js';
 import { createSession, deleteSession } from './sessions.service.js';
 
 const badCredentials = () => new AppError(401, 'LOGIN_FAILED', 'Invalid email or password.');
@@ -36,14 +36,29 @@ export interface LoginAccount {
  * Records a failed login. For an existing account the event belongs to its active organization
  * (the one a successful login is recorded under, so its Administrators and Owner see both), with
  * the account as actor (`auth_method` stays "anonymous": nobody proved who they are). An unknown
- * email belongs to no organization: only `labelvault audit` and the database show it.
+ * email belongs to no organization: only `labelvault audit` and the database show it. Both run the
+ * same queries (the membership look-up of an unknown email finds none), so timing tells neither.
  */
-async function recordLoginFailure(deps: AppDeps, source: AuditSource, email: string, user: UserRow | undefined, reason: string, onAccount?: (a: LoginAccount) => void) {
-  const membership = user && (await resolveActiveMembership(deps.db, user));
-  const organizationId = membership?.organization_id ?? null;
+async function recordLoginFailure(deps: AppDeps, source: AuditSource, email: string, user: UserRow | undefined, reason: string, onAccount?: (a: LoginAccount) => void, extra: Record<string, unknown> = {}) {
+  const membership = await resolveActiveMembership(deps.db, user ?? NO_USER);
+  const organizationId = user ? (membership?.organization_id ?? null) : null;
   if (user) onAccount?.({ userId: user.id, email: user.email, organizationId, authenticated: false });
   const who = user ? { actorUserId: user.id, actorEmail: user.email } : {};
-  await recordAuditEvent(deps.db, deps.secrets, { ...source, ...who, authMethod: 'anonymous' }, { action: 'auth.login_failed', objectType: 'user', objectId: user?.id ?? null, organizationId, changes: { email, reason } });
+  await recordAuditEvent(deps.db, deps.secrets, { ...source, ...who, authMethod: 'anonymous' }, { action: 'auth.login_failed', objectType: 'user', objectId: user?.id ?? null, organizationId, changes: { email, reason, ...extra } });
+}
+
+/** Stands in for the account an unknown email would have named (no user has id 0). */
+const NO_USER = { id: 0, active_organization_id: null };
+
+/**
+ * A throttled attempt: only the first refusal of an account's throttle window is recorded (event
+ * and request-log attribution, with the attempts counted in the window); the later ones leave an
+ * org-less request-log row only, so an anonymous flood cannot fill an organization's logs.
+ */
+async function recordThrottled(deps: AppDeps, source: AuditSource, email: string, onAccount?: (a: LoginAccount) => void) {
+  const attempts = await claimThrottledReport(deps, emailAccount(email));
+  if (attempts === null) return;
+  await recordLoginFailure(deps, source, email, await findUserByEmail(deps.db, email), 'throttled', onAccount, { attempts_in_window: attempts });
 }
 
 /**
@@ -58,7 +73,7 @@ export async function login(
 ): Promise<LoginResult> {
   const email = input.email.trim().toLowerCase();
   const attempt = await beginAttempt(deps, emailAccount(email), source.ip).catch(async (err: unknown) => {
-    await recordLoginFailure(deps, source, email, await findUserByEmail(deps.db, email), 'throttled', input.onAccount);
+    if (isThrottled(err)) await recordThrottled(deps, source, email, input.onAccount);
     throw err;
   });
   const logN = deps.config.passwords.scryptLogN;

@@ -46,6 +46,34 @@ export async function attemptSucceeded(deps: AppDeps, attempt: Attempt): Promise
   await deps.db.deleteFrom('login_failures').where('id', '=', attempt.ipRowId).execute();
 }
 
+/** Whether an error is beginAttempt's refusal (429). */
+export const isThrottled = (err: unknown): boolean => err instanceof AppError && err.code === 'LOGIN_THROTTLED';
+
+/**
+ * Decides whether a throttled (refused) attempt on `account` is recorded: only the first refusal
+ * of a throttle window is; later ones are only counted (each attempt's row in this table). The
+ * decision is kept in the same table (a `reported:<account>` row), so every node agrees; two nodes
+ * racing on the first refusal both insert one and the earliest row wins. Returns, for the refusal
+ * to record, the account's attempts in the window (this one included); null for the others. Under a
+ * steady flood, each window's event thus counts the refusals the previous window did not record.
+ */
+export async function claimThrottledReport(deps: AppDeps, account: string): Promise<number | null> {
+  const now = new Date();
+  const since = new Date(now.getTime() - deps.config.login.windowMs).toISOString();
+  const key = `reported:${account}`;
+  const firstReport = () => deps.db.selectFrom('login_failures').select('id').where('key', '=', key).where('at', '>', since).orderBy('id').limit(1).executeTakeFirst();
+  if (await firstReport()) return null;
+  const mine = await deps.db.insertInto('login_failures').values({ key, at: now.toISOString() }).returning('id').executeTakeFirstOrThrow();
+  if ((await firstReport())?.id !== mine.id) return null;
+  const row = await deps.db
+    .selectFrom('login_failures')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('key', '=', account)
+    .where('at', '>', since)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
 /** The throttle key of an email typed at login. */
 export const emailAccount = (email: string) => `email:${email.trim().toLowerCase()}`;
 /** The throttle key of a user (current-password checks). */

@@ -183,7 +183,8 @@ export const importRoutes = [
     handler: async ({ deps, actor, params, req, reply }) => {
       const { stream, size, row } = await openUpload(deps, actor, params.project, params.file, req.log);
       // Type from the extension allowlist (never the uploader's claim); active types download only.
-      void reply.headers(userContentHeaders(row.file)).header('cache-control', 'private, max-age=3600').header('content-length', size);
+      void reply.headers(userContentHeaders(row.file)).header('cache-control', 'private, max-age=3600');
+      if (size !== undefined) void reply.header('content-length', size);
       return reply.send(stream);
     },
   }),

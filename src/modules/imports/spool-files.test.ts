@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/config.js';
 import { newSpoolFile, SPOOL_MAX_AGE_MS, sweepSpoolFiles } from './spool-files.js';
+import { storedName } from './uploads.service.js';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'labelvault-spool-'));
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
@@ -29,20 +30,33 @@ describe('start-up sweep of spool files', () => {
     const oldSpool = fileAged(newSpoolFile(dataDir), hour + 60_000);
     const liveSpool = fileAged(newSpoolFile(dataDir), hour - 60_000);
     const notSpool = fileAged(path.join(dataDir, 'tmp', 'import-notours'), 2 * hour);
-    const oldUploadPart = fileAged(path.join(dataDir, 'media/upload/7/0123456789ab-cat.png.part'), 2 * hour);
-    const livePart = fileAged(path.join(dataDir, 'media/upload/7/ba9876543210-dog.png.part'), 1_000);
+    const oldUploadPart = fileAged(path.join(dataDir, 'media/upload/7/0123456789ab-cat.png~part'), 2 * hour);
+    const livePart = fileAged(path.join(dataDir, 'media/upload/7/ba9876543210-dog.png~part'), 1_000);
     const upload = fileAged(path.join(dataDir, 'media/upload/7/0123456789ab-old.png'), 100 * hour);
-    const oldSnapshotPart = fileAged(path.join(dataDir, 'exports/3/12.json.part'), 3 * hour);
+    const oldSnapshotPart = fileAged(path.join(dataDir, 'exports/3/12.json~part'), 3 * hour);
     const snapshot = fileAged(path.join(dataDir, 'exports/3/11.json'), 100 * hour);
+    // Finished files whose names merely end in `.part` (an upload so named before storedName
+    // stopped making such names) are not unfinished writes.
+    const dotPart = fileAged(path.join(dataDir, 'media/upload/7/0123456789ab-photo.part'), 100 * hour);
+    const snapshotDotPart = fileAged(path.join(dataDir, 'exports/3/10.json.part'), 100 * hour);
 
     const swept = await sweepSpoolFiles(loadConfig({ LABELVAULT_DATA_DIR: dataDir }));
     expect(swept).toEqual({ spoolFiles: 1, unfinishedWrites: 2 });
     for (const gone of [oldSpool, oldUploadPart, oldSnapshotPart]) expect(fs.existsSync(gone), gone).toBe(false);
-    for (const kept of [liveSpool, notSpool, livePart, upload, snapshot]) expect(fs.existsSync(kept), kept).toBe(true);
+    for (const kept of [liveSpool, notSpool, livePart, upload, snapshot, dotPart, snapshotDotPart]) expect(fs.existsSync(kept), kept).toBe(true);
 
     // With a shorter cut-off (or later), the younger spool file goes too; a second sweep finds nothing more.
     expect(await sweepSpoolFiles(loadConfig({ LABELVAULT_DATA_DIR: dataDir }), { now: Date.now() + hour })).toEqual({ spoolFiles: 1, unfinishedWrites: 1 });
     expect(await sweepSpoolFiles(loadConfig({ LABELVAULT_DATA_DIR: dataDir }), { now: Date.now() + hour })).toEqual({ spoolFiles: 0, unfinishedWrites: 0 });
+  });
+
+  it('stores uploads under names that never end in .part, however the name is spelled', () => {
+    for (const original of ['photo.part', 'photo.PART', 'photo\uff0epart', 'dir/photo\uff0e\uff50\uff41\uff52\uff54', '.part']) {
+      const name = storedName(original);
+      expect(name, original).toMatch(/^[0-9a-f]{12}-[\w.-]+$/);
+      expect(name.toLowerCase(), original).not.toMatch(/\.part$/);
+    }
+    expect(storedName('cat.png')).toMatch(/^[0-9a-f]{12}-cat\.png$/);
   });
 
   it('finds nothing to do in an empty data folder', async () => {

@@ -2,7 +2,8 @@
  * Spool files: an import's request body or URL download is written to `<data folder>/tmp/
  * import-<16 hex>` before it is parsed, and removed when the request ends. A process killed
  * outright (SIGKILL, out of memory, power loss) cannot remove its own; nor can it remove the
- * unfinished write (`*.part`) of an upload or export snapshot in the data folder's file store.
+ * unfinished write (`<file>~part`, a name no stored file can have) of an upload or export snapshot
+ * in the data folder's file store.
  * At start-up `sweepSpoolFiles` removes those that nobody has touched for a while (an hour by
  * default): another process sharing the data folder writes to its files as they arrive, so a
  * file it is still writing is never that old.
@@ -17,7 +18,7 @@ import { LocalFileStore } from '../../storage/local.file-store.js';
 const SPOOL_NAME = /^import-[0-9a-f]{16}$/;
 /** Untouched for this long, a spool file belongs to no live process. */
 export const SPOOL_MAX_AGE_MS = 60 * 60 * 1000;
-/** File store folders (FILE_STORAGE=local) where a killed write may have left a `.part` file. */
+/** File store folders (FILE_STORAGE=local) where a killed write may have left a `~part` file. */
 const STORE_FOLDERS = ['media/upload/', 'exports/'];
 
 const spoolFolder = (dataDir: string) => path.join(dataDir, 'tmp');

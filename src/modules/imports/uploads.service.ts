@@ -36,9 +36,13 @@ function isStoredName(name: string): boolean {
   }
 }
 
-/** A file name safe on every file system, in a URL and as a file store key: random prefix, ASCII letters kept. */
+/**
+ * A file name safe on every file system, in a URL and as a file store key: random prefix, ASCII
+ * letters kept, and never ending in `.part` (`photo．part` normalises to it), the suffix of an
+ * unfinished write in other tools' eyes.
+ */
 export function storedName(original: string): string {
-  const base = path.basename(original).normalize('NFKD').replace(/[^\w.-]+/g, '_').replace(/^[._]+/, '').slice(-100) || 'file';
+  const base = path.basename(original).normalize('NFKD').replace(/[^\w.-]+/g, '_').replace(/^[._]+/, '').slice(-100).replace(/\.part$/i, '_part') || 'file';
   return `${randomBytes(6).toString('hex')}-${base}`;
 }
 

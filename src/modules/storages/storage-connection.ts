@@ -137,17 +137,20 @@ export function adapterEnv(deps: AppDeps, storage?: string): AdapterEnv {
 export async function openAdapter(deps: AppDeps, type: string, settings: Record<string, unknown>, credentials: Record<string, string>, opts: { resolveEndpoint: boolean; storage?: string }): Promise<StorageAdapter> {
   const spec = specOf(type);
   const endpoint = spec.endpointField ? settings[spec.endpointField] : undefined;
-  if (typeof endpoint === 'string' && endpoint.trim() !== '') {
-    const check = spec.endpointKind === 'host' ? checkHost : checkEndpoint;
-    await check(deps, spec.endpointField!, endpoint.trim(), opts.resolveEndpoint);
-  }
+  const check = typeof endpoint === 'string' && endpoint.trim() !== '' ? (resolve: boolean) => (spec.endpointKind === 'host' ? checkHost : checkEndpoint)(deps, spec.endpointField!, endpoint.trim(), resolve) : null;
+  // Its form first; its addresses (DNS) only after the adapter's own refusals (no key of its own…),
+  // so a refused configuration is refused before any look-up of its host.
+  await check?.(false);
   // The registry (and with it the cloud SDKs, about 60 MB) loads on the first storage use, not at start.
   const { createAdapter } = await import('../../storage/storage-registry.js');
+  let adapter: StorageAdapter;
   try {
-    return createAdapter(type, settings, credentials, adapterEnv(deps, opts.storage));
+    adapter = createAdapter(type, settings, credentials, adapterEnv(deps, opts.storage));
   } catch (err) {
     throw storageProblem(err, spec.endpointField);
   }
+  if (opts.resolveEndpoint) await check?.(true);
+  return adapter;
 }
 
 /** The adapter of a saved storage. */

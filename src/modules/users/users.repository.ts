@@ -31,7 +31,7 @@ export const findMembership = (db: Q, organizationId: number, userId: number): P
  * else the first one whose role may (a user deactivated in one organization still works in the
  * others). With none usable, the active organization's (or first) one, so callers can say why.
  */
-export async function resolveActiveMembership(db: Q, user: UserRow): Promise<MembershipRow | undefined> {
+export async function resolveActiveMembership(db: Q, user: Pick<UserRow, 'id' | 'active_organization_id'>): Promise<MembershipRow | undefined> {
   const all = await listMembershipsOfUser(db, user.id);
   const usable = all.filter((m) => isRole(m.role) && ACTIVE_ROLES.includes(m.role));
   const isActiveOrg = (m: MembershipRow) => m.organization_id === user.active_organization_id;

@@ -32,6 +32,10 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 
 {{/* Environment shared by app nodes, workers and the migration Job. */}}
 {{- define "labelvault.env" -}}
+{{- /* Renamed: ignored, the old values would leave the file store on the pod's own identity. */}}
+{{- if .Values.secrets.storage }}
+{{- fail "secrets.storage was renamed secrets.fileStorage: move its secretName there (the default key names are now FILE_STORAGE_S3_ACCESS_KEY_ID and FILE_STORAGE_S3_SECRET_ACCESS_KEY: set accessKeyIdKey and secretAccessKeyKey to keep AWS_*), then remove secrets.storage. Left as it is, it would be ignored and the file store would use the pod's own identity" }}
+{{- end }}
 - name: NODE_ENV
   value: production
 - name: HOST

@@ -32,6 +32,7 @@ import { importTasks } from '../src/modules/imports/import.service.js';
 import { createProject, getProjectRow } from '../src/modules/projects/projects.service.js';
 import { baseEnv, createPgDatabase } from '../test/harness.js';
 import { makeMember, makeOrganization } from '../test/factories.js';
+import { median, procCpuMs } from './stats.js';
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -44,29 +45,9 @@ const ONLY = arg('mode', 'both');
 if (!['both', 'audited', 'silent'].includes(ONLY)) throw new Error('--mode: both, audited or silent');
 const CONFIG = '<View><Text name="text" value="$text"/><Choices name="c" toName="text"><Choice value="A"/><Choice value="B"/></Choices></View>';
 const RESULT = [{ id: 'r1', from_name: 'c', to_name: 'text', type: 'choices', value: { choices: ['A'] } }];
-const TICK_MS = 10; // USER_HZ = 100 on Linux
 
 type Mode = 'audited' | 'silent';
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
-/** CPU milliseconds used so far by the given processes (utime + stime from /proc). */
-function procCpuMs(pids: number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      /* the backend went away */
-    }
-  }
-  return ticks * TICK_MS;
-}
 
 async function run(dialect: 'sqlite' | 'postgres'): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'labelvault-audit-bench-'));

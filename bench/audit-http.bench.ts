@@ -19,6 +19,7 @@ import readline from 'node:readline';
 import pg from 'pg';
 import { baseEnv, createPgDatabase } from '../test/harness.js';
 import { REPO_ROOT } from './server-process.js';
+import { median, procCpuMs } from './stats.js';
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -29,7 +30,6 @@ const ROUNDS = Number(arg('rounds', '10'));
 const CONCURRENCY = Number(arg('concurrency', '8'));
 const DIALECTS = arg('dialects', 'sqlite,postgres').split(',') as ('sqlite' | 'postgres')[];
 const RESULT = JSON.stringify({ result: [{ id: 'r1', from_name: 'c', to_name: 'text', type: 'choices', value: { choices: ['A'] } }] });
-const TICK_MS = 10; // USER_HZ = 100 on Linux
 
 type Mode = 'audited' | 'silent';
 interface Child {
@@ -39,25 +39,6 @@ interface Child {
   tasks: number[];
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
-/** CPU milliseconds used so far by the given processes (utime + stime from /proc). */
-function procCpuMs(pids: number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      /* gone */
-    }
-  }
-  return ticks * TICK_MS;
-}
 
 /** Sends `count` submissions to `url`, CONCURRENCY at a time, taking task ids from `next`; returns seconds. */
 async function submit(url: string, token: string, tasks: number[], next: { i: number }, count: number): Promise<number> {

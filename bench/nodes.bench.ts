@@ -31,6 +31,7 @@ import { openDeps } from '../src/deps.js';
 import { createPgDatabase, freePort } from '../test/harness.js';
 import { makeMember, makeOrganization, makeWorkspace, type Member } from '../test/factories.js';
 import { REPO_ROOT } from './server-process.js';
+import { cpuSecondsOf, median } from './stats.js';
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -44,7 +45,6 @@ const WARMUP = arg('warmup', 300);
 const REDIS_URL = 'redis://127.0.0.1:6379';
 const CONFIG = '<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text"><Choice value="Positive"/><Choice value="Negative"/></Choices></View>';
 const RESULT = JSON.stringify({ result: [{ id: 'r1', from_name: 'sentiment', to_name: 'text', type: 'choices', value: { choices: ['Positive'] } }] });
-const CLOCK_TICKS = 100; // USER_HZ on Linux
 
 interface Node {
   name: string;
@@ -88,12 +88,6 @@ async function stopNode(node: Node): Promise<void> {
   clearTimeout(killer);
 }
 
-/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
-function cpuSecondsOf(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-}
 
 /**
  * The PostgreSQL side of the run: CPU seconds of the backends serving the bench database (from
@@ -214,10 +208,6 @@ async function submit(load: Load, nodes: Node[], count: number): Promise<number>
   return count / seconds;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 /** Creates the organization, annotators, workspace and project, and imports the tasks; returns the load. */
 async function setUp(env: Record<string, string>, node: Node, taskCount: number): Promise<Load> {

@@ -1,0 +1,31 @@
+/** Small measuring helpers the benchmarks share: medians and CPU time read from /proc. */
+import fs from 'node:fs';
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+/** The median (the mean of the two middle values for an even count). */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
+export function cpuSecondsOf(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** CPU milliseconds used so far by the given processes together (those gone since count 0). */
+export function procCpuMs(pids: number[]): number {
+  let seconds = 0;
+  for (const pid of pids) {
+    try {
+      seconds += cpuSecondsOf(pid);
+    } catch {
+      /* the process went away */
+    }
+  }
+  return seconds * 1000;
+}

@@ -5,6 +5,8 @@
  * PRINTED (figures, not assertions). Then: a view renamed from its tab keeps its new title
  * after a reload; a reviewer assigned to selected tasks shows in the API; "select all" on a
  * filter selects by filter (not by loaded rows); "Label selected" opens a selected task.
+ * Scaled scrolling (the body capped below the browser's height limit, past ~290,000 tasks) runs
+ * on 5,000 tasks with the cap lowered by the page's `dm-max-height` flag.
  */
 import { performance } from 'node:perf_hooks';
 import type { Page } from 'playwright-core';
@@ -14,6 +16,8 @@ import { call, startServer, type TestServer } from '../harness.js';
 import { launchBrowser, logIn, shot, watchErrors, type Browser, newPage } from './browser-kit.js';
 
 const TASKS = 100_000;
+const SCALED_TASKS = 5_000;
+const SCALED_CAP = 20_000; // px: 5,000 × 52 px = 260,000 px, 13 times the cap
 const CONFIG = '<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text"><Choice value="Positive"/><Choice value="Negative"/></Choices></View>';
 
 let server: TestServer;
@@ -23,12 +27,13 @@ let reviewer: Member;
 let annotator: Member;
 let projectId: number;
 let smallId: number; // 100 tasks: the baseline of the timings, measured in the same run
+let scaledId: number; // SCALED_TASKS tasks, shown with the height cap lowered
 let firstId: number;
 let lastId: number;
 
 /** The id of the task at 1-based position `n` (default order: by id). */
-async function taskAt(n: number): Promise<number> {
-  const r = await call(server, 'GET', `/api/tasks?project=${projectId}&page=${n}&page_size=1&fields=task_only`, { token: owner.token });
+async function taskAt(n: number, project = projectId): Promise<number> {
+  const r = await call(server, 'GET', `/api/tasks?project=${project}&page=${n}&page_size=1&fields=task_only`, { token: owner.token });
   expect(r.status).toBe(200);
   return r.body.tasks[0].id as number;
 }
@@ -41,9 +46,10 @@ beforeAll(async () => {
   [reviewer, annotator] = await Promise.all([makeMember(server.deps, org.id, 'RE'), makeMember(server.deps, org.id, 'AN')]);
   const ws = await makeWorkspace(server.deps, org.id, [owner, reviewer, annotator], 'Scale team');
   const project = async (title: string) => (await call(server, 'POST', '/api/projects', { token: owner.token, body: { title, workspace: ws, label_config: CONFIG } })).body.id as number;
-  [projectId, smallId] = [await project('One hundred thousand'), await project('One hundred')];
-  const few = Array.from({ length: 100 }, (_, i) => ({ text: `Task ${i}: the parcel arrived late but intact.`, n: i }));
-  expect((await call(server, 'POST', `/api/projects/${smallId}/import`, { token: owner.token, body: few })).status).toBe(201);
+  [projectId, smallId, scaledId] = [await project('One hundred thousand'), await project('One hundred'), await project('Five thousand, scaled')];
+  const some = (n: number) => Array.from({ length: n }, (_, i) => ({ text: `Task ${i}: the parcel arrived late but intact.`, n: i }));
+  expect((await call(server, 'POST', `/api/projects/${smallId}/import`, { token: owner.token, body: some(100) })).status).toBe(201);
+  expect((await call(server, 'POST', `/api/projects/${scaledId}/import`, { token: owner.token, body: some(SCALED_TASKS) })).status).toBe(201);
   const started = performance.now();
   for (let done = 0; done < TASKS; done += 50_000) {
     const batch = Array.from({ length: 50_000 }, (_, i) => ({ text: `Task ${done + i}: the parcel arrived late but intact.`, n: done + i }));
@@ -236,6 +242,87 @@ describe('the data manager at 100,000 tasks', () => {
     await page.getByLabel(`Select task ${firstId}`, { exact: true }).check();
     await page.getByRole('region', { name: 'Selection' }).waitFor();
     expect(await page.getByLabel('Assignment type').count()).toBe(0);
+    await page.close();
+  });
+});
+
+/** What rowsInView uses of the DOM. */
+type El = { getBoundingClientRect: () => { top: number; bottom: number }; clientHeight: number; getAttribute: (name: string) => string | null; querySelector: (sel: string) => El; querySelectorAll: (sel: string) => Iterable<El> };
+
+/** The ids of the task rows wholly visible below the table's header, ascending. */
+const rowsInView = (page: Page) =>
+  page.getByTestId('task-scroll').evaluate((node) => {
+    const el = node as unknown as El;
+    const [top, bottom] = [el.querySelector('.dm-head').getBoundingClientRect().bottom, el.getBoundingClientRect().top + el.clientHeight];
+    const shown = [...el.querySelectorAll('[data-testid="task-row"]')].filter((r) => r.getBoundingClientRect().top >= top - 1 && r.getBoundingClientRect().bottom <= bottom + 1);
+    return shown.map((r) => Number(r.getAttribute('data-task'))).sort((a, b) => a - b);
+  });
+
+describe(`scaled scrolling: ${SCALED_TASKS} tasks under a ${SCALED_CAP} px cap`, () => {
+  it('reaches the bottom and the middle, moves by rows on wheel and keys, selects and opens rows', { timeout: 120_000 }, async () => {
+    const [first, last] = [await taskAt(1, scaledId), await taskAt(SCALED_TASKS, scaledId)];
+    expect(last - first).toBe(SCALED_TASKS - 1); // one import: position n is task first + n − 1
+    const position = (id: number) => id - first + 1;
+    const page = await newPage(browser);
+    const errors = watchErrors(page);
+    await logIn(page, server.url, owner.email, PASSWORD, `/projects/${scaledId}/data`);
+    await page.goto(`${server.url}/projects/${scaledId}/data?dm-max-height=${SCALED_CAP}`);
+    await page.locator(`[data-task="${first}"]`).waitFor();
+    const height = await page.getByTestId('task-scroll').evaluate((node) => (node as unknown as Box).scrollHeight);
+    expect(height).toBeLessThan(SCALED_CAP + 1_000); // capped (uncapped it would be 260,000 px)
+
+    // The thumb maps proportionally: the end shows the last task, the middle the middle ones.
+    await scrollTo(page, 'bottom');
+    await expect.poll(async () => (await rowsInView(page)).at(-1)).toBe(last);
+    await page.getByTestId('task-scroll').evaluate((node) => {
+      const el = node as unknown as Box & { clientHeight: number };
+      el.scrollTop = (el.scrollHeight - el.clientHeight) / 2;
+    });
+    await expect.poll(async () => Math.abs(position((await rowsInView(page))[0] ?? 0) - SCALED_TASKS / 2)).toBeLessThan(20);
+    await page.locator(`[data-task="${(await rowsInView(page))[0]}"]`).waitFor(); // its page has loaded
+
+    // A wheel notch of three rows moves three rows (a proportional map would move 39), both ways.
+    const topRow = async () => position((await rowsInView(page))[0]!);
+    const before = await topRow();
+    const box = (await page.getByTestId('task-scroll').boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.wheel(0, 3 * 52);
+    await expect.poll(topRow).not.toBe(before);
+    expect(Math.abs((await topRow()) - before - 3)).toBeLessThanOrEqual(1);
+    await page.mouse.wheel(0, -3 * 52);
+    await expect.poll(topRow).toBe(before);
+
+    // Focusing a row below the fold scrolls it into view (Chromium centres it: a few rows), followed
+    // one to one; mapped proportionally the same pixels would travel some 75 rows and lose it.
+    const below = (await rowsInView(page)).at(-1)! + 1;
+    await page.getByLabel(`Select task ${below}`, { exact: true }).focus();
+    await expect.poll(async () => (await rowsInView(page)).includes(below)).toBe(true);
+    expect((await topRow()) - before).toBeLessThanOrEqual(12);
+
+    // Keys: Page Down moves about a screenful of rows; End and Home reach the ends.
+    await page.getByRole('link', { name: `Open task ${(await rowsInView(page))[0]}`, exact: true }).focus();
+    const paged = await topRow();
+    await page.keyboard.press('PageDown');
+    await expect.poll(topRow).not.toBe(paged);
+    expect((await topRow()) - paged).toBeGreaterThanOrEqual(5);
+    expect((await topRow()) - paged).toBeLessThanOrEqual(15);
+    await page.keyboard.press('End');
+    await expect.poll(async () => (await rowsInView(page)).at(-1)).toBe(last);
+    await page.keyboard.press('Home');
+    await expect.poll(async () => (await rowsInView(page))[0]).toBe(first);
+
+    // Selection by filter and by row still works at the bottom; a click opens the right task.
+    await page.getByLabel(`Select all ${SCALED_TASKS} tasks`).check();
+    const bar = page.getByRole('region', { name: 'Selection' });
+    await bar.getByText('5,000 selected').waitFor();
+    await scrollTo(page, 'bottom');
+    await page.getByLabel(`Select task ${last}`, { exact: true }).uncheck();
+    await bar.getByText('4,999 selected').waitFor();
+    expect((await rowsInView(page)).at(-1)).toBe(last); // unchecking did not scroll it away
+    await shot(page, 'data-manager-scaled-bottom');
+    await page.locator(`[data-task="${last - 1}"] [role="cell"]`).last().click();
+    await page.waitForURL((u) => u.pathname === `/projects/${scaledId}/label` && u.searchParams.get('task') === String(last - 1));
+    expect(errors).toEqual([]);
     await page.close();
   });
 });

@@ -2,13 +2,17 @@
  * The data manager's task table, windowed: only the rows on screen (plus a few) are in the DOM,
  * absolutely placed in a body as tall as every matching task, so the scroll bar is true and a
  * row's position is its index times the one fixed row height; the pages under the window are
- * fetched as it moves (use-task-pages.ts). It is a CSS grid with ARIA table roles rather than a
- * <table>: moving the window then lays out only the rows that changed, never the whole table.
+ * fetched as it moves (use-task-pages.ts). Past about 290,000 tasks the body would outgrow what
+ * a browser can lay out: its height is capped, the scroll bar maps proportionally and the rows
+ * are placed relative to the viewport (scaled-scroll.ts). It is a CSS grid with ARIA table roles
+ * rather than a <table>: moving the window then lays out only the rows that changed, never the
+ * whole table.
  */
-import { memo, useCallback, useEffect, useRef } from 'react';
+import { memo, useCallback, useEffect, useRef, useState } from 'react';
 import type { Task } from '../../api/types';
 import { Link, navigate } from '../../app/router';
 import { ago } from '../../components/ui';
+import { bodyHeight, bodyHeightCap } from './scaled-scroll';
 import { isSelected, selectedCount, toggled, EVERYTHING, NOTHING, type RowSelection } from './selection';
 import type { TaskPages } from './use-task-pages';
 import { useRowWindow } from './use-window';
@@ -48,6 +52,8 @@ interface Props {
 interface RowProps {
   t: Task;
   index: number;
+  /** Pixels from the top of the rows' layer (index × row height when nothing is scaled). */
+  top: number;
   selected: boolean;
   onToggle: (id: number) => void;
   projectId: number;
@@ -56,13 +62,11 @@ interface RowProps {
   canLabel: boolean;
 }
 
-const at = (index: number) => ({ top: index * ROW_HEIGHT });
-
 /** One loaded task as a row (memoised: scrolling renders only the rows that come and go). */
-const TaskRow = memo(function TaskRow({ t, index, selected, onToggle, projectId, fields, nameOf, canLabel }: RowProps) {
+const TaskRow = memo(function TaskRow({ t, index, top, selected, onToggle, projectId, fields, nameOf, canLabel }: RowProps) {
   const open = canLabel ? () => navigate(`/projects/${projectId}/label?task=${t.id}`) : undefined;
   return (
-    <div role="row" data-testid="task-row" data-task={t.id} aria-rowindex={index + 2} aria-selected={selected} className={`dm-row${open ? ' clickable' : ''}`} style={at(index)} onClick={open}>
+    <div role="row" data-testid="task-row" data-task={t.id} aria-rowindex={index + 2} aria-selected={selected} className={`dm-row${open ? ' clickable' : ''}`} style={{ top }} onClick={open}>
       <div role="cell" className="dm-cell" onClick={(e) => e.stopPropagation()}>
         <input type="checkbox" aria-label={`Select task ${t.id}`} checked={selected} onChange={() => onToggle(t.id)} />
       </div>
@@ -109,11 +113,9 @@ export function TaskGrid(p: Props) {
   const { ensure } = pages;
   const total = pages.total ?? 0;
   const scroller = useRef<HTMLDivElement>(null);
-  const { start, end } = useRowWindow(scroller, total, ROW_HEIGHT);
+  const [cap] = useState(() => bodyHeightCap(location.search));
+  const { start, end, base, shift } = useRowWindow(scroller, total, ROW_HEIGHT, { cap, resetKey: p.queryKey });
   useEffect(() => ensure(start, end), [ensure, start, end]);
-  useEffect(() => {
-    if (scroller.current) scroller.current.scrollTop = 0;
-  }, [p.queryKey]);
 
   const toggle = useCallback((id: number) => onSelect(toggled(selection, id)), [onSelect, selection]);
   const count = selectedCount(selection, total);
@@ -134,11 +136,11 @@ export function TaskGrid(p: Props) {
   const rows = [];
   for (let i = start; i < end; i++) {
     const t = pages.rowAt(i);
-    const row = { index: i, projectId: p.projectId, fields: p.fields, nameOf: p.nameOf, canLabel: p.canLabel, onToggle: toggle };
+    const row = { index: i, top: (i - base) * ROW_HEIGHT, projectId: p.projectId, fields: p.fields, nameOf: p.nameOf, canLabel: p.canLabel, onToggle: toggle };
     if (t) rows.push(<TaskRow key={t.id} t={t} selected={isSelected(selection, t.id)} {...row} />);
     else
       rows.push(
-        <div role="row" key={`pending-${i}`} className="dm-row dm-pending" aria-rowindex={i + 2} style={at(i)}>
+        <div role="row" key={`pending-${i}`} className="dm-row dm-pending" aria-rowindex={i + 2} style={{ top: row.top }}>
           <span className="dm-skeleton" />
         </div>,
       );
@@ -167,8 +169,10 @@ export function TaskGrid(p: Props) {
               {th('updated_at', 'Updated')}
             </div>
           </div>
-          <div role="rowgroup" className="dm-body" style={{ height: total * ROW_HEIGHT }}>
-            {rows}
+          <div role="rowgroup" className="dm-body" style={{ height: bodyHeight(total, ROW_HEIGHT, cap) }}>
+            <div role="presentation" className="dm-rows" style={{ top: shift }}>
+              {rows}
+            </div>
           </div>
         </div>
       </div>

@@ -244,7 +244,7 @@ describe.each(DIALECTS)('data manager on %s', (dialect) => {
     const act = (id: string, project: number, body: object, token = manager.token) => call(s, 'POST', `/api/dm/actions?id=${id}&project=${project}`, { token, body });
     const task = async (id: number) => (await call(s, 'GET', `/api/tasks/${id}`, { token: manager.token })).body;
     const auditOf = async (action: string, project: number) =>
-      (await s.deps.db.selectFrom('audit_events').select('changes').where('action', '=', action).where('project_id', '=', project).execute()).map((e) => fromJson<Record<string, unknown>>(e.changes));
+      (await s.deps.db.selectFrom('audit_events').select('changes').where('action', '=', action).where('project_id', '=', project).orderBy('id').execute()).map((e) => fromJson<Record<string, unknown>>(e.changes));
 
     it('lists the actions a caller may run; refuses other organizations', async () => {
       const { project } = await fixture();

@@ -7,10 +7,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
 import { z } from 'zod';
-import { invalidAllowedHosts, isLoopbackHost } from '../outbound/address-policy.js';
 import { readCertificates } from './pem.js';
 import { bool, int, optionalText } from './env-values.js';
 import { fileStorageEnv, fileStorageFrom, type FileStorageConfig } from './file-storage.js';
+import { outboundEnv, outboundFrom, type OutboundConfig } from './outbound.js';
 import { storagesEnv, storagesFrom, type StoragesConfig } from './storages.js';
 import { PG_SSL_MODE_NAMES, postgresFrom, redisFrom, type PostgresConfig, type RedisConfig } from './connections.js';
 
@@ -170,26 +170,7 @@ export const envSchema = z.object({
   TASK_LOCK_TTL_SECONDS: int(10, 7 * 86_400)
     .default(3600)
     .describe('How long a task handed out by the label stream stays reserved for its annotator.'),
-  SSRF_PROTECTION_ENABLED: bool
-    .optional()
-    .describe(
-      'Label Studio name. true: server-side fetches (URL import; later webhooks, ML backends, storage endpoints) refuse loopback, private, link-local (cloud metadata), carrier-grade NAT, multicast and reserved addresses. Unset: on when HOST is not loopback or NODE_ENV=production.',
-    ),
-  SSRF_ALLOWED_HOSTS: optionalText.describe(
-    'Comma-separated host names (*.corp.example for subdomains), IP addresses or CIDRs (10.1.0.0/16) that server-side fetches may reach despite SSRF protection.',
-  ),
-  OUTBOUND_TIMEOUT_SECONDS: int(1, 3600)
-    .default(15)
-    .describe('A server-side fetch fails when the other end stays silent this long (connecting, answering or sending its body).'),
-  OUTBOUND_MAX_DURATION_SECONDS: int(1, 86_400)
-    .default(900)
-    .describe('Longest a server-side fetch may take in all, redirects and body included.'),
-  OUTBOUND_MAX_BYTES: int(1024, 64 * 1024 ** 3)
-    .default(1024 ** 3)
-    .describe('Largest response body a server-side fetch reads (a caller may set a lower limit, e.g. IMPORT_MAX_FILE_BYTES).'),
-  OUTBOUND_MAX_REDIRECTS: int(0, 20)
-    .default(5)
-    .describe('Most redirects a server-side fetch follows; each hop is checked like the first.'),
+  ...outboundEnv,
   CUSTOM_CA_CERTS: optionalText.describe(
     'Comma-separated PEM files of certificate authorities trusted, beside the built-in ones, by every outbound TLS connection (fetches, PostgreSQL, Redis, storages).',
   ),
@@ -234,16 +215,8 @@ export interface Config {
   bootstrap: { username: string | undefined; password: string | undefined; token: string | undefined };
   signup: { requireInviteLink: boolean };
   labeling: { taskLockTtlMs: number };
-  /** Server-side fetches (src/outbound/): SSRF rules and limits. */
-  outbound: {
-    ssrfProtection: boolean;
-    /** Validated `SSRF_ALLOWED_HOSTS` entries (names, `*.` suffixes, IPs, CIDRs). */
-    allowedHosts: readonly string[];
-    timeoutMs: number;
-    maxDurationMs: number;
-    maxBytes: number;
-    maxRedirects: number;
-  };
+  /** Server-side fetches (src/outbound/): SSRF rules and limits (src/config/outbound.ts). */
+  outbound: OutboundConfig;
   /** Certificate authorities for the server's outbound TLS connections. */
   trust: {
     /** `CUSTOM_CA_CERTS`, resolved paths. */
@@ -336,22 +309,6 @@ function corsOriginsFrom(raw: string | undefined, problems: string[]): string[] 
     }
   }
   return origins.map((o) => o.toLowerCase());
-}
-
-/** SSRF protection (on by default beyond loopback or in production) and fetch limits. */
-function outboundFrom(e: z.output<typeof envSchema>, problems: string[]): Config['outbound'] {
-  const allowedHosts = (e.SSRF_ALLOWED_HOSTS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  for (const bad of invalidAllowedHosts(allowedHosts)) {
-    problems.push(`SSRF_ALLOWED_HOSTS: "${bad}" is not a host name, *.suffix, IP address or CIDR`);
-  }
-  return {
-    ssrfProtection: e.SSRF_PROTECTION_ENABLED ?? (e.NODE_ENV === 'production' || !isLoopbackHost(e.HOST)),
-    allowedHosts,
-    timeoutMs: e.OUTBOUND_TIMEOUT_SECONDS * 1000,
-    maxDurationMs: e.OUTBOUND_MAX_DURATION_SECONDS * 1000,
-    maxBytes: e.OUTBOUND_MAX_BYTES,
-    maxRedirects: e.OUTBOUND_MAX_REDIRECTS,
-  };
 }
 
 /** CUSTOM_CA_CERTS and AWS_CA_BUNDLE, read and checked once. */

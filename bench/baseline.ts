@@ -1,7 +1,7 @@
 /**
  * The baseline: the same task and annotation rows the API import stores, inserted straight into
  * the server's database with prepared statements in one transaction, from the benchmark's own
- * connection. Columns match import.service.ts insertBatch; the counters that the import sets
+ * connection. Columns match the import's batch writers (src/modules/imports/import-writers.ts); the counters that the import sets
  * afterwards (refreshTaskCounters) are written with the row, so both end in the same state.
  *
  * SQLite: one prepared statement per table, run once per row (better-sqlite3 is synchronous and

@@ -32,12 +32,8 @@ import { importTasks } from '../src/modules/imports/import.service.js';
 import { createProject, getProjectRow } from '../src/modules/projects/projects.service.js';
 import { baseEnv, createPgDatabase } from '../test/harness.js';
 import { makeMember, makeOrganization } from '../test/factories.js';
-import { median, procCpuMs } from './stats.js';
+import { arg, median, procCpuMs } from './stats.js';
 
-const arg = (name: string, def: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? def : process.argv[i + 1]!;
-};
 const PER_ROUND = Number(arg('per-round', '200'));
 const ROUNDS = Number(arg('rounds', '12'));
 const DIALECTS = arg('dialects', 'sqlite,postgres').split(',') as ('sqlite' | 'postgres')[];

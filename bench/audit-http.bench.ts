@@ -19,12 +19,8 @@ import readline from 'node:readline';
 import pg from 'pg';
 import { baseEnv, createPgDatabase } from '../test/harness.js';
 import { REPO_ROOT } from './server-process.js';
-import { median, procCpuMs } from './stats.js';
+import { arg, median, procCpuMs } from './stats.js';
 
-const arg = (name: string, def: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? def : process.argv[i + 1]!;
-};
 const PER_ROUND = Number(arg('per-round', '400'));
 const ROUNDS = Number(arg('rounds', '10'));
 const CONCURRENCY = Number(arg('concurrency', '8'));

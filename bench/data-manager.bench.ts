@@ -11,11 +11,8 @@ import { performance } from 'node:perf_hooks';
 import { call, startServer } from '../test/harness.js';
 import { makeOrganization, makeMember, makeWorkspace, PASSWORD } from '../test/factories.js';
 import { launchBrowser, logIn } from '../test/browser/browser-kit.js';
+import { arg } from './stats.js';
 
-const arg = (name: string, def: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? def : process.argv[i + 1]!;
-};
 const TASKS = Number(arg('tasks', '100000'));
 const LOADS = Number(arg('loads', '7'));
 const CONFIG = '<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text"><Choice value="Positive"/><Choice value="Negative"/></Choices></View>';

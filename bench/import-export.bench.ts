@@ -19,6 +19,7 @@ import { insertBaselinePg, insertBaselineSqlite, type BaselineResult } from './b
 import { annotatedCount, LABEL_CONFIG, writeTaskFile } from './bench-tasks.js';
 import { buildServer, startServerProcess, TSX_SERVER, type ServerCommand, type ServerProcess } from './server-process.js';
 import { cleanups, runCleanups } from './cleanups.js';
+import { wholeNumber } from './stats.js';
 
 type Dialect = 'sqlite' | 'postgres';
 
@@ -60,21 +61,16 @@ function readOptions(): Options {
       'node-arg': { type: 'string', multiple: true },
     },
   });
-  const count = (raw: string | undefined, fallback: number, name: string) => {
-    const n = Number((raw ?? String(fallback)).replaceAll('_', ''));
-    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`--${name} must be a whole number, not ${raw}`);
-    return n;
-  };
   const dialects = (values.dialects ?? process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',').map((d) => d.trim());
   for (const d of dialects) if (d !== 'sqlite' && d !== 'postgres') throw new Error(`--dialects: unknown dialect ${d}`);
-  const tasks = count(values.tasks ?? process.env.BENCH_TASKS, 100_000, 'tasks');
+  const tasks = wholeNumber(values.tasks ?? process.env.BENCH_TASKS, 100_000, 'tasks');
   if (tasks < 1) throw new Error('--tasks must be at least 1');
   const server = values.server ?? process.env.BENCH_SERVER ?? 'tsx';
   if (server !== 'tsx' && server !== 'built') throw new Error(`--server must be tsx or built, not ${server}`);
   const profile = values['cpu-prof'];
   return {
     tasks,
-    big: count(values.big ?? process.env.BENCH_BIG, 1_000_000, 'big'),
+    big: wholeNumber(values.big ?? process.env.BENCH_BIG, 1_000_000, 'big'),
     dialects: dialects as Dialect[],
     server,
     nodeArgs: [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profile)}`] : []), ...(values['node-arg'] ?? [])],

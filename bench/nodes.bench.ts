@@ -31,17 +31,14 @@ import { openDeps } from '../src/deps.js';
 import { createPgDatabase, freePort } from '../test/harness.js';
 import { makeMember, makeOrganization, makeWorkspace, type Member } from '../test/factories.js';
 import { REPO_ROOT } from './server-process.js';
-import { cpuSecondsOf, median } from './stats.js';
+import { arg, cpuSecondsOf, median } from './stats.js';
 
-const arg = (name: string, def: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? def : Number(process.argv[i + 1]);
-};
-const ANNOTATORS = arg('annotators', 20);
-const CONCURRENCY = arg('concurrency', 16);
-const PER_ROUND = arg('per-round', 1000);
-const ROUNDS = arg('rounds', 3);
-const WARMUP = arg('warmup', 300);
+const num = (name: string, def: number) => Number(arg(name, String(def)));
+const ANNOTATORS = num('annotators', 20);
+const CONCURRENCY = num('concurrency', 16);
+const PER_ROUND = num('per-round', 1000);
+const ROUNDS = num('rounds', 3);
+const WARMUP = num('warmup', 300);
 const REDIS_URL = 'redis://127.0.0.1:6379';
 const CONFIG = '<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text"><Choice value="Positive"/><Choice value="Negative"/></Choices></View>';
 const RESULT = JSON.stringify({ result: [{ id: 'r1', from_name: 'sentiment', to_name: 'text', type: 'choices', value: { choices: ['Positive'] } }] });

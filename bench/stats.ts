@@ -1,4 +1,4 @@
-/** Small measuring helpers the benchmarks share: medians and CPU time read from /proc. */
+/** Small helpers the benchmarks share: command-line options, medians and CPU time read from /proc. */
 import fs from 'node:fs';
 
 const CLOCK_TICKS = 100; // USER_HZ on Linux
@@ -28,4 +28,17 @@ export function procCpuMs(pids: number[]): number {
     }
   }
   return seconds * 1000;
+}
+
+/** The value after `--name` on the command line, or `def`. */
+export function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? def : process.argv[i + 1]!;
+}
+
+/** A whole-number option (underscores allowed: 100_000); throws naming the option otherwise. */
+export function wholeNumber(raw: string | undefined, fallback: number, name: string): number {
+  const n = Number((raw ?? String(fallback)).replaceAll('_', ''));
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`--${name} must be a whole number, not ${raw}`);
+  return n;
 }

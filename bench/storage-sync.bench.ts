@@ -19,6 +19,7 @@ import { BenchApi } from './api-client.js';
 import { checkSample, fillOnDisk, fillThroughApi, listAll, objectSet, processCpuSeconds, type ListFigures, type ObjectSet } from './s3-objects.js';
 import { buildServer, startServerProcess, TSX_SERVER, type ServerCommand, type ServerProcess } from './server-process.js';
 import { cleanups, runCleanups } from './cleanups.js';
+import { wholeNumber } from './stats.js';
 
 type Dialect = 'sqlite' | 'postgres';
 
@@ -47,23 +48,18 @@ function readOptions(): Options {
       'node-arg': { type: 'string', multiple: true },
     },
   });
-  const count = (raw: string | undefined, fallback: number, name: string) => {
-    const n = Number((raw ?? String(fallback)).replaceAll('_', ''));
-    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`--${name} must be a whole number, not ${raw}`);
-    return n;
-  };
   const dialects = (values.dialects ?? 'sqlite').split(',').map((d) => d.trim());
   for (const d of dialects) if (d !== 'sqlite' && d !== 'postgres') throw new Error(`--dialects: unknown dialect ${d}`);
   const fill = values.fill ?? 'disk';
   if (fill !== 'disk' && fill !== 'api') throw new Error(`--fill must be disk or api, not ${fill}`);
   const server = values.server ?? 'tsx';
   if (server !== 'tsx' && server !== 'built') throw new Error(`--server must be tsx or built, not ${server}`);
-  const objects = count(values.objects, 100_000, 'objects');
+  const objects = wholeNumber(values.objects, 100_000, 'objects');
   if (objects < 1) throw new Error('--objects must be at least 1');
   const profile = values['cpu-prof'];
   return {
     objects,
-    jsonObjects: count(values['json-objects'], 10_000, 'json-objects'),
+    jsonObjects: wholeNumber(values['json-objects'], 10_000, 'json-objects'),
     dialects: dialects as Dialect[],
     fill,
     server,

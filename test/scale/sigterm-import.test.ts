@@ -80,8 +80,7 @@ describe.each(DIALECTS)('SIGTERM during a 200k-task import (%s)', (dialect) => {
       LABEL_STUDIO_USER_TOKEN: TOKEN,
       ...(pg && { DATABASE_URL: pg.url, REDIS_URL, REDIS_KEY_PREFIX: prefix, SECRET_KEY: randomBytes(32).toString('base64url') }),
     });
-    node = await start('server', command, env);
-    await ready(node);
+    await startNode();
   }, 120_000);
 
   afterAll(async () => {
@@ -91,18 +90,22 @@ describe.each(DIALECTS)('SIGTERM during a 200k-task import (%s)', (dialect) => {
     fs.rmSync(dataDir, { recursive: true, force: true });
   }, 60_000);
 
-  /** SIGTERM; expects exit code 0; starts the server again on the same database (with `extra` settings). */
-  async function restart(extra: Record<string, string> = {}): Promise<void> {
-    expect(await stop(node), node.output.join('')).toBe(0);
+  /** Starts the server on the test's database (with `extra` settings) and waits until it is ready. */
+  async function startNode(extra: Record<string, string> = {}): Promise<void> {
     node = await start('server', command, { ...env, ...extra });
     await ready(node);
+  }
+
+  /** SIGTERM; expects exit code 0; starts the server again (with `extra` settings). */
+  async function restart(extra: Record<string, string> = {}): Promise<void> {
+    expect(await stop(node), node.output.join('')).toBe(0);
+    await startNode(extra);
   }
 
   // A test that failed half-way leaves the next one a running server.
   afterEach(async () => {
     if (node.child.exitCode === null && node.child.signalCode === null) return;
-    node = await start('server', command, env);
-    await ready(node);
+    await startNode();
   }, 120_000);
 
   const project = async (title: string) => {
@@ -122,8 +125,7 @@ describe.each(DIALECTS)('SIGTERM during a 200k-task import (%s)', (dialect) => {
     req.end(BODY.subarray(BODY.length / 2));
     expect(await response).toMatchObject({ status: 201, body: { task_count: N } });
     expect(await exited).toBe(0);
-    node = await start('server', command, env);
-    await ready(node);
+    await startNode();
     expect(await taskCount(id)).toBe(N);
   }, 300_000);
 
@@ -135,8 +137,7 @@ describe.each(DIALECTS)('SIGTERM during a 200k-task import (%s)', (dialect) => {
     const exited = stop(node);
     expect(await response).toMatchObject({ status: 201, body: { task_count: N } });
     expect(await exited).toBe(0);
-    node = await start('server', command, env);
-    await ready(node);
+    await startNode();
     expect(await taskCount(id)).toBe(N);
   }, 300_000);
 
@@ -152,8 +153,7 @@ describe.each(DIALECTS)('SIGTERM during a 200k-task import (%s)', (dialect) => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(2_500);
     await expect(response).rejects.toThrow();
     req.destroy();
-    node = await start('server', command, env);
-    await ready(node);
+    await startNode();
     expect(await taskCount(id)).toBe(0);
     expect(spooled(dataDir)).toEqual([]);
     const again = openImport(node, id);
@@ -176,8 +176,7 @@ describe.each(DIALECTS)('SIGTERM during a 200k-task import (%s)', (dialect) => {
     fs.writeFileSync(young, '['); // another live process's spool file: recent, so kept
     const anHourAgo = new Date(Date.now() - 61 * 60 * 1000);
     fs.utimesSync(left!, anHourAgo, anHourAgo);
-    node = await start('server', command, env);
-    await ready(node);
+    await startNode();
     await waitFor(() => node.output.join('').includes('start-up sweep'), 'the start-up sweep logs what it removed');
     expect(node.output.join('')).toMatch(/"spoolFiles":1,"unfinishedWrites":0/);
     expect(spooled(dataDir)).toEqual([young]);
